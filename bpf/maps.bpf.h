@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps and counter helpers. Exact totals live in per-CPU maps; the ring buffer only
+ * carries detail, so a drop storm can lose events (counted) but never totals. */
+#ifndef VXTRACE_MAPS_BPF_H
+#define VXTRACE_MAPS_BPF_H
+
+#include "vxtrace/abi.h"
+
+/* Sized by the loader (bpf_map__set_max_entries) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VXT_DROP_COUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drop_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VXT_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* peer underlay address */
+	__type(value, struct vxt_peer_rx);
+} peer_rx SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096 * VXT_CAUSE_COUNT);
+	__type(key, struct vxt_peer_drop_key);
+	__type(value, __u64);
+} peer_drops SEC(".maps");
+
+/* Inner packet identity -> the tunnel it arrived through. Per-CPU LRU lists keep the
+ * update cheap; a drop on another CPU still finds the entry (the hash is shared). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, 16384);
+	__type(key, struct vxt_flow_key);
+	__type(value, struct vxt_tunnel);
+} tunnel_by_flow SEC(".maps");
+
+static __always_inline void count_u64(void *map, __u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void stat_inc(__u32 stat)
+{
+	count_u64(&stats, stat);
+}
+
+/* Per-CPU hash: lookup, else insert a zero value and look again. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero,
+					    __u32 full_stat)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && full_stat < VXT_STAT_COUNT)
+		stat_inc(full_stat);
+	return bpf_map_lookup_elem(map, key);
+}
+
+#endif

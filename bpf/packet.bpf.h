@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Packet parsing shared by the tc programs (reading a __sk_buff) and the kfree_skb
+ * program (reading a kernel sk_buff's memory). `kernel` is a literal at every call
+ * site, so after inlining each program keeps only its own reader. */
+#ifndef VXTRACE_PACKET_BPF_H
+#define VXTRACE_PACKET_BPF_H
+
+#include "vxtrace/abi.h"
+
+#define ETH_HLEN       14
+#define ETH_P_IP       0x0800
+#define IPPROTO_ICMP   1
+#define IPPROTO_TCP    6
+#define IPPROTO_UDP    17
+#define VXLAN_HLEN     8
+#define VXLAN_FLAG_VNI 0x08 /* "I" flag: the VNI field is valid */
+
+struct pkt_reader {
+	struct __sk_buff *skb;	    /* tc */
+	const unsigned char *kbase; /* kfree_skb: skb->head + network_header */
+};
+
+/* A parsed packet: the outer flow, and for VXLAN to our port the VNI and inner flow. */
+struct vxt_parsed {
+	struct vxt_flow outer;
+	struct vxt_flow inner;
+	__u32 vni;
+	__u8 is_vxlan;
+};
+
+static __always_inline int pkt_load(const struct pkt_reader *r, bool kernel, __u32 off, void *dst,
+				    __u32 len)
+{
+	if (kernel)
+		return bpf_probe_read_kernel(dst, len, r->kbase + off);
+	return bpf_skb_load_bytes(r->skb, off, dst, len);
+}
+
+struct l4_ports {
+	__be16 source;
+	__be16 dest;
+};
+
+/* IPv4 header and the first L4 bytes at `off`; returns the L4 offset, or 0. */
+static __always_inline __u32 parse_ipv4(const struct pkt_reader *r, bool kernel, __u32 off,
+					struct vxt_flow *f)
+{
+	struct iphdr ip;
+	__u32 l4;
+
+	if (pkt_load(r, kernel, off, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
+		return 0;
+	f->saddr = ip.saddr;
+	f->daddr = ip.daddr;
+	f->proto = ip.protocol;
+	f->ip_id = ip.id;
+	f->valid = 1;
+	l4 = off + ip.ihl * 4;
+	if (ip.frag_off & bpf_htons(0x1fff)) /* a later fragment carries no L4 header */
+		return 0;
+
+	if (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP) {
+		struct l4_ports p;
+
+		if (pkt_load(r, kernel, l4, &p, sizeof(p)))
+			return 0;
+		f->sport = p.source;
+		f->dport = p.dest;
+		if (ip.protocol == IPPROTO_TCP)
+			pkt_load(r, kernel, l4 + 13, &f->tcp_flags, 1);
+	} else if (ip.protocol == IPPROTO_ICMP) {
+		__u8 icmp[6];
+
+		if (pkt_load(r, kernel, l4, icmp, sizeof(icmp)))
+			return 0;
+		f->sport = (__u16)icmp[0] << 8 | icmp[1];
+		__builtin_memcpy(&f->dport, &icmp[4], 2);
+	}
+	return l4;
+}
+
+/* IPv4 at `off`, and when it is UDP to `vxlan_port` (network order), the VXLAN header and
+ * the inner Ethernet/IPv4 packet. Returns 0 when no IPv4 header parsed. */
+static __always_inline int parse_packet(const struct pkt_reader *r, bool kernel, __u32 off,
+					__be16 vxlan_port, struct vxt_parsed *p)
+{
+	__u32 l4 = parse_ipv4(r, kernel, off, &p->outer);
+	struct {
+		__u8 flags;
+		__u8 reserved[3];
+		__be32 vni;
+		__u8 eth_dst[6];
+		__u8 eth_src[6];
+		__be16 eth_proto;
+	} vx;
+
+	if (!p->outer.valid)
+		return 0;
+	if (!l4 || p->outer.proto != IPPROTO_UDP || p->outer.dport != vxlan_port)
+		return 1;
+	p->is_vxlan = 1;
+	if (pkt_load(r, kernel, l4 + 8, &vx, sizeof(vx)))
+		return 1;
+	p->vni = bpf_ntohl(vx.vni) >> 8;
+	if (!(vx.flags & VXLAN_FLAG_VNI) || vx.eth_proto != bpf_htons(ETH_P_IP))
+		return 1;
+	parse_ipv4(r, kernel, l4 + 8 + VXLAN_HLEN + ETH_HLEN, &p->inner);
+	return 1;
+}
+
+static __always_inline void flow_key(const struct vxt_flow *f, struct vxt_flow_key *k)
+{
+	k->saddr = f->saddr;
+	k->daddr = f->daddr;
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->ip_id = f->ip_id;
+	k->proto = f->proto;
+	k->pad = 0;
+}
+
+#endif

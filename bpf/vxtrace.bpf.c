@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * vxtrace's kernel side. Three programs, all observers:
+ *  - vxt_tc_underlay: tc ingress of the underlay NIC. Counts VXLAN packets per sending node
+ *    and remembers, by inner packet identity, the tunnel each one came through.
+ *  - vxt_tc_overlay: tc ingress of the VXLAN device. Counts per peer what survived
+ *    decapsulation.
+ *  - vxt_kfree_skb: every drop. Exact per-CPU totals by reason and cause; for causes of
+ *    interest, the dropped packet's flow, its tunnel (parsed or joined) and an event.
+ * The tc programs return TC_ACT_UNSPEC (== TCX_NEXT): the next program or filter still runs.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.bpf.h"
+#include "packet.bpf.h"
+
+#define TC_ACT_UNSPEC	      (-1)
+#define BPF_CSUM_LEVEL_QUERY_ 0 /* read-only query of the NIC's checksum verdict */
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 abi_version = VXT_ABI_VERSION;
+const volatile __u16 vxlan_port = 4789; /* host order */
+const volatile __u32 parse_causes = ~(1u << VXT_CAUSE_UNSPECIFIED);
+const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_UNSPECIFIED);
+
+/* Kernel reason -> cause, filled by the loader from the running kernel's BTF before the
+ * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER. */
+__u8 reason_cause[VXT_MAX_REASONS];
+
+SEC("tc")
+int vxt_tc_underlay(struct __sk_buff *skb)
+{
+	struct pkt_reader r = {.skb = skb};
+	struct vxt_parsed p = {};
+	struct vxt_peer_rx zero = {}, *rx;
+
+	stat_inc(VXT_STAT_TC_UNDERLAY_PKTS);
+	if (skb->protocol != bpf_htons(ETH_P_IP) ||
+	    !parse_packet(&r, false, ETH_HLEN, bpf_htons(vxlan_port), &p) || !p.is_vxlan)
+		return TC_ACT_UNSPEC;
+
+	stat_inc(VXT_STAT_TC_VXLAN_PKTS);
+	rx = lookup_or_init(&peer_rx, &p.outer.saddr, &zero, VXT_STAT_PEER_MAP_FULL);
+	if (rx) {
+		rx->packets++;
+		rx->bytes += skb->len;
+	}
+	if (!p.inner.valid) {
+		stat_inc(VXT_STAT_TC_MALFORMED);
+		return TC_ACT_UNSPEC;
+	}
+
+	struct vxt_flow_key key;
+	struct vxt_tunnel t = {
+		.peer = p.outer.saddr,
+		.local = p.outer.daddr,
+		.vni = p.vni,
+		.outer_sport = p.outer.sport,
+		.source = VXT_TUNNEL_JOINED,
+		.ifindex = skb->ifindex,
+	};
+	/* bpf_csum_level(QUERY) only reads: >= 0 when the device set CHECKSUM_UNNECESSARY. */
+	t.rx_csum = bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY_) >= 0 ? VXT_RX_CSUM_UNNECESSARY
+								    : VXT_RX_CSUM_SOFTWARE;
+	flow_key(&p.inner, &key);
+	if (bpf_map_update_elem(&tunnel_by_flow, &key, &t, BPF_ANY))
+		stat_inc(VXT_STAT_FLOW_MAP_FULL);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int vxt_tc_overlay(struct __sk_buff *skb)
+{
+	struct pkt_reader r = {.skb = skb};
+	struct vxt_flow f = {};
+	struct vxt_flow_key key;
+	struct vxt_tunnel *t;
+	struct vxt_peer_rx *rx;
+
+	stat_inc(VXT_STAT_TC_OVERLAY_PKTS);
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_UNSPEC;
+	parse_ipv4(&r, false, ETH_HLEN, &f);
+	if (!f.valid)
+		return TC_ACT_UNSPEC;
+	flow_key(&f, &key);
+	t = bpf_map_lookup_elem(&tunnel_by_flow, &key);
+	if (t) {
+		rx = bpf_map_lookup_elem(&peer_rx, &t->peer);
+		if (rx)
+			rx->decapsulated++;
+	}
+	return TC_ACT_UNSPEC;
+}
+
+/* Kernel pointers live in the upper half; skb->dev shares a union with dev_scratch,
+ * which UDP fills with non-pointer data once the skb is queued on a socket. */
+static __always_inline struct net_device *skb_dev(struct sk_buff *skb)
+{
+	__u64 addr = 0;
+
+	bpf_core_read(&addr, sizeof(addr), &skb->dev);
+	return (__s64)addr < 0 ? (struct net_device *)addr : NULL;
+}
+
+static __always_inline __u8 ct_state_of(struct sk_buff *skb)
+{
+	unsigned long nfct;
+	struct nf_conn *ct;
+
+	if (!bpf_core_field_exists(skb->_nfct))
+		return VXT_CT_UNKNOWN;
+	nfct = skb->_nfct;
+	ct = (struct nf_conn *)(nfct & ~7UL);
+	if (!ct)
+		return (nfct & 7) == 7 ? VXT_CT_UNTRACKED : VXT_CT_NONE;
+	return (BPF_CORE_READ(ct, status) & (1UL << 3 /* IPS_CONFIRMED_BIT */)) ? VXT_CT_CONFIRMED
+										: VXT_CT_NEW;
+}
+
+static __always_inline __u32 netns_of(struct net_device *dev, struct sock *sk)
+{
+	if (dev)
+		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	if (sk)
+		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return 0;
+}
+
+/* The dropped packet's flow, and its tunnel: parsed when the packet is still VXLAN,
+ * else joined by inner identity to what the underlay program recorded. */
+static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *flow,
+					 struct vxt_tunnel *tun)
+{
+	struct pkt_reader r = {.kbase = skb->head + skb->network_header};
+	struct vxt_parsed p = {};
+	struct vxt_flow_key key;
+	struct vxt_tunnel *seen;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP) ||
+	    !parse_packet(&r, true, 0, bpf_htons(vxlan_port), &p))
+		return;
+	stat_inc(VXT_STAT_DROPS_PARSED);
+	*flow = p.is_vxlan ? p.inner : p.outer;
+	if (p.is_vxlan) {
+		tun->peer = p.outer.saddr;
+		tun->local = p.outer.daddr;
+		tun->vni = p.vni;
+		tun->outer_sport = p.outer.sport;
+		tun->source = VXT_TUNNEL_OUTER;
+	}
+	if (!flow->valid)
+		return;
+	flow_key(flow, &key);
+	seen = bpf_map_lookup_elem(&tunnel_by_flow, &key);
+	if (!seen)
+		return;
+	if (p.is_vxlan) {
+		tun->rx_csum = seen->rx_csum;
+		tun->ifindex = seen->ifindex;
+	} else {
+		*tun = *seen;
+	}
+	/* The packet is gone: forget it so its identity cannot match later. */
+	bpf_map_delete_elem(&tunnel_by_flow, &key);
+	stat_inc(VXT_STAT_JOIN_HITS);
+}
+
+static __always_inline void emit_drop(struct sk_buff *skb, void *location, __u32 reason, __u8 cause,
+				      __u8 ct, const struct vxt_flow *flow,
+				      const struct vxt_tunnel *tun)
+{
+	struct net_device *dev = skb_dev(skb);
+	struct vxt_drop_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(VXT_STAT_LOST_EVENTS);
+		return;
+	}
+	e->hdr.type = VXT_EVENT_DROP;
+	e->hdr.size = sizeof(*e);
+	e->hdr.cpu = bpf_get_smp_processor_id();
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	e->location = (__u64)location;
+	e->reason = reason;
+	e->netns = netns_of(dev, skb->sk);
+	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : skb->skb_iif;
+	e->pkt_len = skb->len;
+	e->cause = cause;
+	e->ct_state = ct;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	if (!dev || bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name) < 0)
+		e->ifname[0] = 0;
+	e->flow = *flow;
+	e->tunnel = *tun;
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(VXT_STAT_EVENTS);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	__u32 slot = reason < VXT_MAX_REASONS ? reason : VXT_REASON_OVERFLOW;
+	__u8 ct = VXT_CT_UNKNOWN, cause;
+	struct vxt_flow flow = {};
+	struct vxt_tunnel tun = {};
+
+	asm volatile("" : "+r"(slot)); /* keep the bound check where the verifier sees it */
+	if (slot >= VXT_MAX_REASONS)
+		return 0;
+	cause = reason_cause[slot];
+	/* A rule dropping a packet that has no conntrack entry is conntrack's verdict
+	 * (INVALID, or no room in the table), not an ordinary filter. */
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP)) {
+		ct = ct_state_of(skb);
+		if (ct == VXT_CT_NONE)
+			cause = VXT_CAUSE_CONNTRACK;
+	}
+	if (cause >= VXT_CAUSE_COUNT)
+		cause = VXT_CAUSE_OTHER;
+	count_u64(&drop_counts, vxt_drop_slot(slot, cause));
+	if (!(parse_causes & (1u << cause)))
+		return 0;
+
+	resolve_drop(skb, &flow, &tun);
+	if (tun.source != VXT_TUNNEL_NONE) {
+		struct vxt_peer_drop_key k = {.peer = tun.peer, .cause = cause};
+		__u64 zero = 0, *n = lookup_or_init(&peer_drops, &k, &zero, VXT_STAT_PEER_MAP_FULL);
+
+		if (n)
+			*n += 1;
+	}
+	if (!(stream_causes & (1u << cause)))
+		return 0;
+	if (ct == VXT_CT_UNKNOWN)
+		ct = ct_state_of(skb);
+	emit_drop(skb, location, reason, cause, ct, &flow, &tun);
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event ABI shared by the BPF programs and the C++ loader: defined once, here.
+ *
+ * Fixed-width types only, padding written as fields, sizes and offsets asserted on both
+ * sides. Addresses and ports are kept in network byte order exactly as read from the
+ * packet, so neither side converts by accident; userspace formats them.
+ */
+#ifndef VXTRACE_ABI_H
+#define VXTRACE_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#ifdef __cplusplus
+#define VXT_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define VXT_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Bumped on any layout change; the loader refuses an object built for another version. */
+#define VXT_ABI_VERSION 1
+
+/* skb_drop_reason values below this are counted one by one; larger ones (subsystem
+ * reasons carry the subsystem in the upper 16 bits) share the last slot. */
+#define VXT_MAX_REASONS	    512
+#define VXT_REASON_OVERFLOW (VXT_MAX_REASONS - 1)
+
+#define VXT_IFNAMSIZ 16
+
+/* Why a packet died, as vxtrace names it. The mapping from kernel reasons lives in
+ * loader/cause_table.cpp; BPF only refines NETFILTER_DROP by conntrack state. */
+enum vxt_cause {
+	VXT_CAUSE_OTHER = 0, /* zero so an unfilled table entry means "other" */
+	VXT_CAUSE_CHECKSUM = 1,
+	VXT_CAUSE_RP_FILTER = 2,
+	VXT_CAUSE_CONNTRACK = 3,
+	VXT_CAUSE_NETFILTER = 4,
+	VXT_CAUSE_VXLAN = 5,
+	VXT_CAUSE_UNSPECIFIED = 6, /* NOT_SPECIFIED: constant background, counted only */
+	VXT_CAUSE_COUNT = 7,
+};
+
+enum vxt_event_type {
+	VXT_EVENT_DROP = 1,
+};
+
+/* Where a drop event's tunnel came from. */
+enum vxt_tunnel_source {
+	VXT_TUNNEL_NONE = 0,
+	VXT_TUNNEL_OUTER = 1,  /* the dropped packet itself is VXLAN-encapsulated */
+	VXT_TUNNEL_JOINED = 2, /* inner packet joined to what tc ingress saw */
+};
+
+/* Conntrack state of the dropped skb (skb->_nfct). */
+enum vxt_ct_state {
+	VXT_CT_NONE = 0,      /* no entry: INVALID, table full, or conntrack not in the path */
+	VXT_CT_UNTRACKED = 1, /* NOTRACK */
+	VXT_CT_NEW = 2,	      /* entry not yet confirmed */
+	VXT_CT_CONFIRMED = 3,
+	VXT_CT_UNKNOWN = 4, /* kernel without conntrack fields */
+};
+
+/* The NIC's checksum verdict at tc ingress (bpf_csum_level query). */
+enum vxt_rx_csum {
+	VXT_RX_CSUM_UNKNOWN = 0,     /* not seen at ingress */
+	VXT_RX_CSUM_UNNECESSARY = 1, /* the device vouched for it: the kernel will not check */
+	VXT_RX_CSUM_SOFTWARE = 2,    /* CHECKSUM_NONE or COMPLETE: the kernel verifies */
+};
+
+/* Counters about vxtrace itself, one slot each in the per-CPU `stats` map. */
+enum vxt_stat {
+	VXT_STAT_LOST_EVENTS = 0,      /* ring buffer full: event dropped, totals still exact */
+	VXT_STAT_EVENTS = 1,	       /* events submitted */
+	VXT_STAT_TC_UNDERLAY_PKTS = 2, /* packets seen by the underlay program */
+	VXT_STAT_TC_VXLAN_PKTS = 3,    /* of those, VXLAN to our port */
+	VXT_STAT_TC_MALFORMED = 4,     /* VXLAN to our port that did not parse */
+	VXT_STAT_TC_OVERLAY_PKTS = 5,  /* packets seen on the VXLAN device */
+	VXT_STAT_PEER_MAP_FULL =
+		6,		/* a new peer did not fit: its packets are not counted per peer */
+	VXT_STAT_JOIN_HITS = 7, /* drops joined to their tunnel */
+	VXT_STAT_DROPS_PARSED = 8,  /* drops whose packet was parsed */
+	VXT_STAT_FLOW_MAP_FULL = 9, /* tunnel metadata not recorded */
+	VXT_STAT_COUNT = 10,
+};
+
+/* An IPv4 flow. Addresses and ports in network byte order. */
+struct vxt_flow {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport; /* for ICMP: type << 8 | code, host order */
+	__u16 dport; /* for ICMP: echo id, network order */
+	__u16 ip_id; /* network order */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 valid; /* a parsed IPv4 header is behind this */
+	__u8 pad[3];
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_flow) == 20, "vxt_flow layout");
+
+/* Key of the tunnel join: the inner packet's identity. Works on every kernel, and a
+ * recycled skb cannot match another packet by accident. */
+struct vxt_flow_key {
+	__u32 saddr;
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u16 ip_id;
+	__u8 proto;
+	__u8 pad;
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_flow_key) == 16, "vxt_flow_key layout");
+
+struct vxt_tunnel {
+	__u32 peer;  /* outer source: the sending node's underlay address */
+	__u32 local; /* outer destination */
+	__u32 vni;   /* host order */
+	__u16 outer_sport;
+	__u8 source;   /* enum vxt_tunnel_source */
+	__u8 rx_csum;  /* enum vxt_rx_csum */
+	__u32 ifindex; /* underlay device it arrived on */
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_tunnel) == 20, "vxt_tunnel layout");
+
+/* Common header first in every event, so a reader can dispatch and skip. */
+struct vxt_event_header {
+	__u16 type; /* enum vxt_event_type */
+	__u16 size; /* bytes, header included */
+	__u32 cpu;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_event_header) == 16, "vxt_event_header layout");
+
+struct vxt_drop_event {
+	struct vxt_event_header hdr;
+	__u64 location; /* kernel text address of the kfree_skb_reason() caller */
+	__u32 reason;	/* raw enum skb_drop_reason value of the running kernel */
+	__u32 netns;	/* inode of the network namespace the drop happened in */
+	__u32 ifindex;	/* skb->dev, else skb->skb_iif */
+	__u32 pkt_len;
+	__u8 cause;    /* enum vxt_cause */
+	__u8 ct_state; /* enum vxt_ct_state */
+	__u8 pad[6];
+	char ifname[VXT_IFNAMSIZ]; /* empty when skb->dev was already cleared */
+	struct vxt_flow flow;	   /* inner flow when tunnelled, else the packet's own */
+	struct vxt_tunnel tunnel;
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_drop_event) == 104, "vxt_drop_event layout");
+VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, flow) == 64, "flow offset");
+VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, tunnel) == 84, "tunnel offset");
+
+/* Per peer (outer source address), per CPU. */
+struct vxt_peer_rx {
+	__u64 packets; /* VXLAN packets to our port seen at underlay ingress */
+	__u64 bytes;
+	__u64 decapsulated; /* of those, seen again on the VXLAN device */
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_peer_rx) == 24, "vxt_peer_rx layout");
+
+struct vxt_peer_drop_key {
+	__u32 peer;
+	__u32 cause;
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_peer_drop_key) == 8, "vxt_peer_drop_key layout");
+
+/* drop_counts is a per-CPU array indexed by reason slot and cause. */
+#define VXT_DROP_COUNT_SLOTS (VXT_MAX_REASONS * VXT_CAUSE_COUNT)
+static inline __u32 vxt_drop_slot(__u32 reason_slot, __u32 cause)
+{
+	return reason_slot * VXT_CAUSE_COUNT + cause;
+}
+
+#endif /* VXTRACE_ABI_H */

@@ -1,0 +1,122 @@
+#include "bpf_program.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <string>
+
+#include "cause_table.hpp"
+#include "vxtrace.skel.h"
+
+namespace vxt {
+namespace {
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  std::string msg(n > 0 ? n : 0, '\0');
+  vsnprintf(msg.data(), msg.size() + 1, fmt, args);  // a verifier log can be long
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  if (level == LIBBPF_WARN)
+    spdlog::warn("libbpf: {}", msg);
+  else if (level == LIBBPF_INFO)
+    spdlog::debug("libbpf: {}", msg);
+  else
+    spdlog::trace("libbpf: {}", msg);
+  return n;
+}
+
+template <typename Value, typename Fn>
+void for_each_percpu(int fd, size_t key_size, Fn&& fn) {
+  int ncpus = libbpf_num_possible_cpus();
+  std::vector<Value> values(ncpus);
+  std::vector<unsigned char> key(key_size), next(key_size);
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    if (bpf_map_lookup_elem(fd, next.data(), values.data()) == 0) fn(next.data(), values);
+    key = next;
+    prev = key.data();
+  }
+}
+
+}  // namespace
+
+void route_libbpf_logs() { libbpf_set_print(libbpf_print); }
+
+std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const DropReasons& reasons) {
+  vxtrace_bpf* skel = vxtrace_bpf__open();
+  if (!skel) throw FatalError(errno_error("cannot open the BPF object", errno));
+  std::unique_ptr<BpfProgram> prog(new BpfProgram(skel));
+
+  if (skel->rodata->abi_version != VXT_ABI_VERSION)
+    throw FatalError("BPF object ABI " + std::to_string(skel->rodata->abi_version) +
+                     " does not match the loader's " + std::to_string(VXT_ABI_VERSION));
+  skel->rodata->vxlan_port = config.vxlan_port;
+  skel->rodata->stream_causes = config.stream_causes;
+  skel->rodata->parse_causes = ~(1u << VXT_CAUSE_UNSPECIFIED) | config.stream_causes;
+  if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
+    throw FatalError(errno_error("bad ring buffer size", err));
+
+  if (int err = vxtrace_bpf__load(skel))
+    throw FatalError(errno_error(
+        "cannot load the BPF programs (needs CAP_BPF, CAP_PERFMON and a kernel with BTF)", err));
+
+  // The reason table is data in .bss: filled after load, before the tracepoint attaches.
+  for (const auto& r : reasons.entries())
+    if (r.value < VXT_MAX_REASONS) skel->bss->reason_cause[r.value] = cause_for_reason(r.name);
+  return prog;
+}
+
+BpfProgram::~BpfProgram() {
+  bpf_link__destroy(drops_link_);
+  vxtrace_bpf__destroy(skel_);
+}
+
+Result<bool> BpfProgram::attach_drops() {
+  drops_link_ = bpf_program__attach(skel_->progs.vxt_kfree_skb);
+  if (!drops_link_) return errno_error("cannot attach to tracepoint skb:kfree_skb", errno);
+  return true;
+}
+
+int BpfProgram::underlay_prog_fd() const { return bpf_program__fd(skel_->progs.vxt_tc_underlay); }
+int BpfProgram::overlay_prog_fd() const { return bpf_program__fd(skel_->progs.vxt_tc_overlay); }
+int BpfProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
+
+RawCounters BpfProgram::read_counters() const {
+  RawCounters c;
+  int ncpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> percpu(ncpus);
+  int drops_fd = bpf_map__fd(skel_->maps.drop_counts);
+  for (uint32_t slot = 0; slot < VXT_DROP_COUNT_SLOTS; ++slot) {
+    if (bpf_map_lookup_elem(drops_fd, &slot, percpu.data())) continue;
+    for (auto v : percpu) c.drop_slots[slot] += v;
+  }
+  int stats_fd = bpf_map__fd(skel_->maps.stats);
+  for (uint32_t i = 0; i < VXT_STAT_COUNT; ++i) {
+    if (bpf_map_lookup_elem(stats_fd, &i, percpu.data())) continue;
+    for (auto v : percpu) c.stats[i] += v;
+  }
+  for_each_percpu<vxt_peer_rx>(bpf_map__fd(skel_->maps.peer_rx), sizeof(uint32_t),
+                               [&](const void* key, const std::vector<vxt_peer_rx>& vals) {
+                                 auto& sum = c.peer_rx[*static_cast<const uint32_t*>(key)];
+                                 for (const auto& v : vals) {
+                                   sum.packets += v.packets;
+                                   sum.bytes += v.bytes;
+                                   sum.decapsulated += v.decapsulated;
+                                 }
+                               });
+  for_each_percpu<uint64_t>(bpf_map__fd(skel_->maps.peer_drops), sizeof(vxt_peer_drop_key),
+                            [&](const void* key, const std::vector<uint64_t>& vals) {
+                              const auto* k = static_cast<const vxt_peer_drop_key*>(key);
+                              auto& sum = c.peer_drops[{k->peer, k->cause}];
+                              for (auto v : vals) sum += v;
+                            });
+  return c;
+}
+
+}  // namespace vxt

@@ -1,0 +1,46 @@
+// vxtrace's BPF object: open, configure, load, and the kfree_skb attachment. RAII over
+// the libbpf skeleton; everything it created goes away with it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "drop_reasons.hpp"
+#include "result.hpp"
+#include "summary.hpp"
+
+struct vxtrace_bpf;
+struct bpf_link;
+
+namespace vxt {
+
+struct BpfConfig {
+  uint16_t vxlan_port = 4789;
+  uint32_t stream_causes = 0;
+  uint32_t ringbuf_bytes = 1u << 20;
+};
+
+class BpfProgram {
+ public:
+  // Throws FatalError: without the programs loaded there is nothing to do.
+  static std::unique_ptr<BpfProgram> load(const BpfConfig& config, const DropReasons& reasons);
+  ~BpfProgram();
+  BpfProgram(const BpfProgram&) = delete;
+  BpfProgram& operator=(const BpfProgram&) = delete;
+
+  Result<bool> attach_drops();  // kfree_skb tracepoint
+  int underlay_prog_fd() const;
+  int overlay_prog_fd() const;
+  int events_fd() const;
+  RawCounters read_counters() const;
+
+ private:
+  explicit BpfProgram(vxtrace_bpf* skel) : skel_(skel) {}
+  vxtrace_bpf* skel_;
+  ::bpf_link* drops_link_ = nullptr;
+};
+
+// Routes libbpf's own messages to spdlog.
+void route_libbpf_logs();
+
+}  // namespace vxt

@@ -1,0 +1,30 @@
+// Which kernel drop reason belongs to which cause: the one place that decides it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+#include "vxtrace/abi.h"
+
+namespace vxt {
+
+std::string_view cause_name(uint8_t cause);
+std::optional<uint8_t> cause_from_name(std::string_view name);
+
+// `reason` is the kernel's name without the SKB_DROP_REASON_ prefix.
+uint8_t cause_for_reason(std::string_view reason);
+
+// Causes streamed as events unless --causes says otherwise: all but the constant
+// NOT_SPECIFIED background, which is still counted.
+uint32_t default_stream_mask();
+
+// "checksum,rp_filter", "all" or "default" to a bit mask of causes.
+Result<uint32_t> parse_cause_list(std::string_view list);
+
+std::vector<std::string_view> all_cause_names();
+
+}  // namespace vxt

@@ -1,0 +1,84 @@
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <sstream>
+
+#include "cause_table.hpp"
+
+namespace vxt {
+namespace {
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+}  // namespace
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
+  Options o;
+  std::string causes = "default", mode = "auto";
+  CLI::App app{
+      "vxtrace: attribute packet drops on VXLAN overlays (Calico, Flannel) to their cause "
+      "and tunnel",
+      "vxtrace"};
+  app.set_version_flag("--version", VXTRACE_VERSION);
+  app.add_option("-i,--iface", o.ifaces,
+                 "Underlay device to watch (repeatable; default: the default-route device)");
+  app.add_option("--vxlan-dev", o.vxlan_dev, "VXLAN device (Flannel: flannel.1)")
+      ->capture_default_str();
+  app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP port (Flannel: 8472)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  app.add_option("-o,--output", o.output, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--causes", causes,
+                 "Causes to stream as events, comma separated: checksum,rp_filter,conntrack,"
+                 "netfilter,vxlan,other,unspecified, or all, or default (all but unspecified). "
+                 "Every drop is counted regardless.")
+      ->capture_default_str();
+  app.add_option("--ringbuf-kib", o.ringbuf_kib, "Ring buffer size in KiB (power of two, >= 4)")
+      ->capture_default_str()
+      ->check([](const std::string& s) {
+        unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
+        return (v >= 4 && (v & (v - 1)) == 0) ? std::string{} : "must be a power of two >= 4";
+      });
+  app.add_option("--attach-mode", mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "tcx", "clsact"}));
+  app.add_option("--node", o.node, "Node name in events (default: hostname)");
+  app.add_option("--log-level", o.log_level, "Log level on stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  std::ostringstream out, err;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e, out, err);
+    std::string text = err.str();
+    // One line is enough to say what was wrong; --help goes to stdout whole.
+    if (code != 0 && text.find('\n') != text.rfind('\n'))
+      text = text.substr(0, text.find('\n') + 1);
+    return CliExit{code, out.str(), text};
+  }
+  auto mask = parse_cause_list(causes);
+  if (!mask) return CliExit{2, "", "--causes: " + mask.error().what() + "\n"};
+  o.stream_causes = *mask;
+  o.attach_mode = mode == "tcx"      ? AttachMode::tcx
+                  : mode == "clsact" ? AttachMode::clsact
+                                     : AttachMode::automatic;
+  if (o.node.empty()) o.node = hostname();
+  return o;
+}
+
+}  // namespace vxt

@@ -1,0 +1,34 @@
+// Command line: flags to a validated Options, or the exit code and text CLI11 produced.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tc_attach.hpp"
+
+namespace vxt {
+
+struct Options {
+  std::vector<std::string> ifaces;  // empty: the default-route device
+  std::string vxlan_dev = "vxlan.calico";
+  uint16_t vxlan_port = 4789;
+  std::string output = "text";
+  double duration_s = 0;  // 0: until SIGINT/SIGTERM
+  double interval_s = 0;  // 0: summary only at exit
+  uint32_t stream_causes = 0;
+  uint32_t ringbuf_kib = 1024;
+  AttachMode attach_mode = AttachMode::automatic;
+  std::string node;  // defaults to the hostname
+  std::string log_level = "info";
+};
+
+struct CliExit {
+  int code;
+  std::string out, err;  // what to print on stdout / stderr
+};
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv);
+
+}  // namespace vxt

@@ -1,0 +1,37 @@
+// Drop reason names of the running kernel, read from its BTF (enum skb_drop_reason), so
+// a kernel that adds or renumbers reasons needs no table update here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "result.hpp"
+
+struct btf;
+
+namespace vxt {
+
+class DropReasons {
+ public:
+  struct Entry {
+    uint32_t value;
+    std::string name;  // without the SKB_DROP_REASON_ prefix
+  };
+
+  static Result<DropReasons> from_vmlinux();
+  static Result<DropReasons> from_btf(const struct btf* btf);
+  static DropReasons from_entries(std::vector<Entry> entries);  // tests
+
+  // The kernel's name, or "REASON_<n>" (subsystem reasons carry their subsystem
+  // in the upper 16 bits and live in other enums).
+  std::string name(uint32_t value) const;
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+  std::unordered_map<uint32_t, size_t> by_value_;
+};
+
+}  // namespace vxt

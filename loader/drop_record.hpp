@@ -1,0 +1,51 @@
+// A drop as the sinks see it: the BPF event decoded and named.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "drop_reasons.hpp"
+#include "kallsyms.hpp"
+#include "vxtrace/abi.h"
+
+namespace vxt {
+
+struct FlowRecord {
+  std::string src, dst, proto;
+  uint16_t sport = 0, dport = 0;  // ICMP: type/code and echo id
+  std::string tcp_flags;
+};
+
+struct TunnelRecord {
+  std::string peer, local;
+  uint32_t vni = 0;
+  std::string source;   // "outer" (parsed from the dropped packet) or "joined"
+  std::string rx_csum;  // "unnecessary" (NIC vouched) | "software" | "unknown"
+};
+
+struct DropRecord {
+  int64_t ts_unix_ns = 0;
+  std::string cause, reason, location, ifname, ct_state;
+  uint32_t ifindex = 0, netns = 0, len = 0, cpu = 0;
+  std::optional<FlowRecord> flow;
+  std::optional<TunnelRecord> tunnel;
+};
+
+class EventDecoder {
+ public:
+  EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns)
+      : reasons_(reasons), syms_(syms), mono_to_unix_ns_(mono_to_unix_ns) {}
+
+  DropRecord decode(const vxt_drop_event& e) const;
+
+ private:
+  const DropReasons& reasons_;
+  const Symbolizer& syms_;
+  int64_t mono_to_unix_ns_;
+};
+
+// CLOCK_REALTIME - CLOCK_MONOTONIC now: turns bpf_ktime_get_ns() into wall time.
+int64_t monotonic_to_unix_offset_ns();
+
+}  // namespace vxt

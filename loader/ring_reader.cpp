@@ -1,0 +1,44 @@
+#include "ring_reader.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vxt {
+
+Result<std::unique_ptr<RingReader>> RingReader::open(int map_fd, Handler handler) {
+  std::unique_ptr<RingReader> r(new RingReader(std::move(handler)));
+  r->rb_ = ring_buffer__new(map_fd, &RingReader::on_record, r.get(), nullptr);
+  if (!r->rb_) return errno_error("cannot open the ring buffer", errno);
+  return r;
+}
+
+RingReader::~RingReader() { ring_buffer__free(rb_); }
+
+int RingReader::poll(int timeout_ms) {
+  int n = ring_buffer__poll(rb_, timeout_ms);
+  return n == -EINTR ? 0 : n;
+}
+
+bool RingReader::valid_record(const void* data, size_t size) {
+  vxt_event_header hdr;
+  if (size < sizeof(hdr)) return false;
+  std::memcpy(&hdr, data, sizeof(hdr));
+  return hdr.type == VXT_EVENT_DROP && hdr.size == sizeof(vxt_drop_event) &&
+         size >= sizeof(vxt_drop_event);
+}
+
+int RingReader::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<RingReader*>(ctx);
+  if (!valid_record(data, size)) {
+    ++self->malformed_;
+    return 0;
+  }
+  vxt_drop_event e;
+  std::memcpy(&e, data, sizeof(e));  // ring memory is only 8-byte aligned
+  self->handler_(e);
+  return 0;
+}
+
+}  // namespace vxt

@@ -1,0 +1,11 @@
+// A tracing session: attach, stream drops to the sink, summarize, detach.
+#pragma once
+
+#include "cli.hpp"
+
+namespace vxt {
+
+// Returns the process exit code; throws FatalError when start-up fails.
+int run_session(const Options& options);
+
+}  // namespace vxt

@@ -1,0 +1,32 @@
+// Where events go. One implementation per output format, each writing to a
+// std::ostream so tests read a std::stringstream.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drop_record.hpp"
+#include "summary.hpp"
+
+namespace vxt {
+
+struct AttachedHook {
+  std::string ifname;
+  std::string hook;  // "tcx" | "clsact" | "tp_btf"
+  std::string role;  // "underlay" | "overlay" | "drops"
+};
+
+struct StartInfo {
+  std::string version, kernel, node;
+  std::vector<AttachedHook> attached;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void start(const StartInfo& info) = 0;
+  virtual void drop(const DropRecord& drop) = 0;
+  virtual void summary(const Summary& summary) = 0;
+};
+
+}  // namespace vxt

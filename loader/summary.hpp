@@ -1,0 +1,41 @@
+// Totals from the exact per-CPU BPF counters, named and shaped for the sinks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "drop_reasons.hpp"
+#include "vxtrace/abi.h"
+
+namespace vxt {
+
+// Counters as read from the maps, already summed over CPUs.
+struct RawCounters {
+  std::vector<uint64_t> drop_slots = std::vector<uint64_t>(VXT_DROP_COUNT_SLOTS);
+  std::map<uint32_t, vxt_peer_rx> peer_rx;                       // peer (network order)
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> peer_drops;  // (peer, cause)
+  std::array<uint64_t, VXT_STAT_COUNT> stats{};
+};
+
+struct PeerSummary {
+  std::string peer;
+  uint64_t rx_packets = 0, rx_bytes = 0, decapsulated = 0, drops = 0;
+  double drop_ratio = 0;
+  std::map<std::string, uint64_t> by_cause;
+};
+
+struct Summary {
+  bool final = false;
+  double elapsed_s = 0;
+  std::map<std::string, uint64_t> drops_by_cause;
+  std::map<std::string, uint64_t> drops_by_reason;
+  std::vector<PeerSummary> peers;  // most drops first, then most packets
+  uint64_t lost_events = 0, events = 0, join_hits = 0, malformed = 0, peer_map_full = 0;
+};
+
+Summary summarize(const RawCounters& c, const DropReasons& reasons);
+
+}  // namespace vxt

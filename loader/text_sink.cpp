@@ -1,0 +1,61 @@
+#include "text_sink.hpp"
+
+#include <fmt/format.h>
+
+#include "net_format.hpp"
+
+namespace vxt {
+
+std::string format_drop_line(const DropRecord& d) {
+  std::string ts = rfc3339_ns(d.ts_unix_ns).substr(11, 15);  // HH:MM:SS.micro
+  std::string line = fmt::format("{} {:<11} {:<22} {:<34} {}", ts, d.cause, d.reason, d.location,
+                                 d.ifname.empty() ? "-" : d.ifname);
+  if (d.flow) {
+    line += fmt::format("  {} {}:{} > {}:{}", d.flow->proto, d.flow->src, d.flow->sport,
+                        d.flow->dst, d.flow->dport);
+    if (!d.flow->tcp_flags.empty()) line += " [" + d.flow->tcp_flags + "]";
+  }
+  if (d.tunnel)
+    line += fmt::format("  via {} vni {} ({})", d.tunnel->peer, d.tunnel->vni, d.tunnel->source);
+  if (d.cause == "conntrack" || d.cause == "netfilter") line += " ct=" + d.ct_state;
+  return line;
+}
+
+void TextSink::start(const StartInfo& info) {
+  out_ << fmt::format("vxtrace {} on {} (kernel {}), watching:", info.version, info.node,
+                      info.kernel);
+  for (const auto& a : info.attached) out_ << fmt::format(" {}[{} {}]", a.ifname, a.role, a.hook);
+  out_ << "\nTIME            CAUSE       REASON                 LOCATION                           "
+          "DEV"
+          "  FLOW  TUNNEL\n";
+  out_.flush();
+}
+
+void TextSink::drop(const DropRecord& d) {
+  out_ << format_drop_line(d) << '\n';
+  out_.flush();
+}
+
+void TextSink::summary(const Summary& s) {
+  out_ << fmt::format("--- {} after {:.1f}s ---\n", s.final ? "summary" : "interval", s.elapsed_s);
+  out_ << "drops by cause:";
+  for (const auto& [cause, n] : s.drops_by_cause) out_ << fmt::format(" {}={}", cause, n);
+  out_ << "\ndrops by reason:";
+  for (const auto& [reason, n] : s.drops_by_reason) out_ << fmt::format(" {}={}", reason, n);
+  out_ << '\n';
+  if (!s.peers.empty()) {
+    out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>9}  {}\n", "PEER", "RX_PKTS", "DECAP",
+                        "DROPS", "RATIO", "BY_CAUSE");
+    for (const auto& p : s.peers) {
+      std::string causes;
+      for (const auto& [c, n] : p.by_cause) causes += fmt::format("{}={} ", c, n);
+      out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>8.3f}%  {}\n", p.peer, p.rx_packets,
+                          p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
+    }
+  }
+  out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), {} joined to a tunnel\n",
+                      s.events, s.lost_events, s.join_hits);
+  out_.flush();
+}
+
+}  // namespace vxt
