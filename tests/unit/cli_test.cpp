@@ -1,0 +1,88 @@
+#include "cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "cause_table.hpp"
+
+namespace vxt {
+namespace {
+
+std::variant<Options, CliExit> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "vxtrace");
+  return parse_cli(static_cast<int>(args.size()), args.data());
+}
+
+TEST(Cli, Defaults) {
+  auto r = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(r));
+  const auto& o = std::get<Options>(r);
+  EXPECT_TRUE(o.ifaces.empty());
+  EXPECT_EQ(o.vxlan_dev, "vxlan.calico");
+  EXPECT_EQ(o.vxlan_port, 4789);
+  EXPECT_EQ(o.output, "text");
+  EXPECT_EQ(o.stream_causes, default_stream_mask());
+  EXPECT_FALSE(o.node.empty());
+}
+
+TEST(Cli, AllFlags) {
+  auto r = parse({"--iface",
+                  "eth0",
+                  "-i",
+                  "eth1",
+                  "--vxlan-dev",
+                  "flannel.1",
+                  "--vxlan-port",
+                  "8472",
+                  "-o",
+                  "json",
+                  "--duration",
+                  "2.5",
+                  "--causes",
+                  "checksum,vxlan",
+                  "--attach-mode",
+                  "clsact",
+                  "--node",
+                  "n1",
+                  "--ringbuf-kib",
+                  "64"});
+  ASSERT_TRUE(std::holds_alternative<Options>(r));
+  const auto& o = std::get<Options>(r);
+  EXPECT_EQ(o.ifaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(o.vxlan_dev, "flannel.1");
+  EXPECT_EQ(o.vxlan_port, 8472);
+  EXPECT_EQ(o.output, "json");
+  EXPECT_DOUBLE_EQ(o.duration_s, 2.5);
+  EXPECT_EQ(o.stream_causes, (1u << VXT_CAUSE_CHECKSUM) | (1u << VXT_CAUSE_VXLAN));
+  EXPECT_EQ(o.attach_mode, AttachMode::clsact);
+  EXPECT_EQ(o.node, "n1");
+  EXPECT_EQ(o.ringbuf_kib, 64u);
+}
+
+// Each bad value: nonzero exit and one line naming the flag.
+TEST(Cli, BadValuesGiveOneLineErrors) {
+  std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--output", "xml"}, "--output"},          {{"--vxlan-port", "70000"}, "--vxlan-port"},
+      {{"--duration", "-1"}, "--duration"},       {{"--causes", "bogus"}, "bogus"},
+      {{"--ringbuf-kib", "100"}, "power of two"}, {{"--no-such-flag"}, "--no-such-flag"},
+  };
+  for (const auto& [args, needle] : cases) {
+    auto r = parse(args);
+    ASSERT_TRUE(std::holds_alternative<CliExit>(r)) << needle;
+    const auto& e = std::get<CliExit>(r);
+    EXPECT_NE(e.code, 0) << needle;
+    EXPECT_NE(e.err.find(needle), std::string::npos) << e.err;
+    EXPECT_EQ(e.err.find('\n'), e.err.size() - 1) << "one line: " << e.err;
+  }
+}
+
+TEST(Cli, HelpExitsZeroOnStdout) {
+  auto r = parse({"--help"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(r));
+  EXPECT_EQ(std::get<CliExit>(r).code, 0);
+  EXPECT_NE(std::get<CliExit>(r).out.find("--vxlan-dev"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vxt

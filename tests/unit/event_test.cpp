@@ -1,0 +1,118 @@
+// Decoding a BPF event and writing it as JSON schema v1 / text.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "drop_record.hpp"
+#include "json_sink.hpp"
+#include "ring_reader.hpp"
+#include "text_sink.hpp"
+
+namespace vxt {
+namespace {
+
+uint32_t ip(const char* s) {
+  in_addr a{};
+  inet_pton(AF_INET, s, &a);
+  return a.s_addr;
+}
+
+class EventTest : public ::testing::Test {
+ protected:
+  EventTest() {
+    std::istringstream in("ffffffff81001000 t udp_queue_rcv_one_skb\n");
+    syms_ = Symbolizer::from_stream(in);
+  }
+  vxt_drop_event outer_csum_drop() const {
+    vxt_drop_event e{};
+    e.hdr = {VXT_EVENT_DROP, sizeof(e), 1, 5'000'000'000};
+    e.location = 0xffffffff81001153;
+    e.reason = 11;
+    e.netns = 4026532246;
+    e.ifindex = 2;
+    e.pkt_len = 258;
+    e.cause = VXT_CAUSE_CHECKSUM;
+    e.ct_state = VXT_CT_NONE;
+    std::strcpy(e.ifname, "eth0");
+    e.flow = {ip("10.244.1.10"), ip("10.244.2.10"), htons(5000), htons(53), htons(7), 17, 0, 1, {}};
+    e.tunnel = {ip("192.0.2.1"),  ip("192.0.2.2"),      4096, htons(40000),
+                VXT_TUNNEL_OUTER, VXT_RX_CSUM_SOFTWARE, 2};
+    return e;
+  }
+  DropReasons reasons_ = DropReasons::from_entries({{11, "UDP_CSUM"}});
+  Symbolizer syms_;
+  EventDecoder decoder_{reasons_, syms_, 1'700'000'000'000'000'000};
+};
+
+TEST_F(EventTest, DropBecomesSchemaV1Json) {
+  auto j = to_json(decoder_.decode(outer_csum_drop()), "node-b");
+  auto expected = nlohmann::json::parse(R"({
+    "type": "drop", "ts": "2023-11-14T22:13:25.000000000Z", "node": "node-b",
+    "cause": "checksum", "reason": "UDP_CSUM", "location": "udp_queue_rcv_one_skb+0x153",
+    "ifname": "eth0", "ifindex": 2, "netns": 4026532246, "len": 258, "ct_state": "none",
+    "flow": {"src": "10.244.1.10", "dst": "10.244.2.10", "proto": "udp", "sport": 5000, "dport": 53},
+    "tunnel": {"peer": "192.0.2.1", "local": "192.0.2.2", "vni": 4096, "source": "outer",
+               "rx_csum": "software"}})");
+  EXPECT_EQ(nlohmann::json::parse(j.dump()), expected);
+  EXPECT_EQ(j.begin().key(), "type");  // pipelines route on the first key
+}
+
+TEST_F(EventTest, UntunnelledDropHasNullTunnelAndIcmpFields) {
+  auto e = outer_csum_drop();
+  e.tunnel = {};
+  e.flow.proto = 1;
+  e.flow.sport = 8 << 8;  // echo request, code 0
+  e.flow.dport = htons(77);
+  auto j = to_json(decoder_.decode(e), "n");
+  EXPECT_TRUE(j["tunnel"].is_null());
+  EXPECT_EQ(j["flow"]["proto"], "icmp");
+  EXPECT_EQ(j["flow"]["sport"], 8 << 8);
+  EXPECT_EQ(j["flow"]["dport"], 77);
+}
+
+TEST_F(EventTest, TcpFlagsAndTextLine) {
+  auto e = outer_csum_drop();
+  e.flow.proto = 6;
+  e.flow.tcp_flags = 0x03;  // SYN|FIN
+  auto d = decoder_.decode(e);
+  EXPECT_EQ(to_json(d, "n")["flow"]["tcp_flags"], "FS");
+  auto line = format_drop_line(d);
+  EXPECT_NE(line.find("checksum"), std::string::npos);
+  EXPECT_NE(line.find("tcp 10.244.1.10:5000 > 10.244.2.10:53 [FS]"), std::string::npos);
+  EXPECT_NE(line.find("via 192.0.2.1 vni 4096 (outer)"), std::string::npos);
+}
+
+TEST_F(EventTest, RingRecordsAreValidatedBeforeUse) {
+  auto e = outer_csum_drop();
+  EXPECT_TRUE(RingReader::valid_record(&e, sizeof(e)));
+  EXPECT_FALSE(RingReader::valid_record(&e, sizeof(e.hdr) - 1));
+  EXPECT_FALSE(RingReader::valid_record(&e, sizeof(e) - 8));
+  e.hdr.type = 99;
+  EXPECT_FALSE(RingReader::valid_record(&e, sizeof(e)));
+}
+
+TEST(JsonSink, WritesOneFlushedLinePerObject) {
+  std::ostringstream out;
+  JsonSink sink(out, "n");
+  sink.start({"0.1.0", "6.18", "n", {{"eth0", "tcx", "underlay"}}});
+  Summary s;
+  s.final = true;
+  sink.summary(s);
+  std::istringstream lines(out.str());
+  std::string line;
+  std::getline(lines, line);
+  auto start = nlohmann::json::parse(line);
+  EXPECT_EQ(start["type"], "start");
+  EXPECT_EQ(start["attached"][0]["hook"], "tcx");
+  std::getline(lines, line);
+  auto summary = nlohmann::json::parse(line);
+  EXPECT_EQ(summary["type"], "summary");
+  EXPECT_EQ(summary["lost_events"], 0);
+  EXPECT_TRUE(summary["peers"].is_array());
+}
+
+}  // namespace
+}  // namespace vxt

@@ -1,0 +1,55 @@
+#include "summary.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+namespace vxt {
+namespace {
+
+uint32_t ip(const char* s) {
+  in_addr a{};
+  inet_pton(AF_INET, s, &a);
+  return a.s_addr;
+}
+
+TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
+  RawCounters c;
+  c.drop_slots[vxt_drop_slot(11, VXT_CAUSE_CHECKSUM)] = 37;
+  c.drop_slots[vxt_drop_slot(12, VXT_CAUSE_CONNTRACK)] = 4;
+  c.drop_slots[vxt_drop_slot(12, VXT_CAUSE_NETFILTER)] = 2;
+  c.drop_slots[vxt_drop_slot(VXT_REASON_OVERFLOW, VXT_CAUSE_OTHER)] = 1;
+  c.peer_rx[ip("192.0.2.1")] = {1000, 500000, 963};
+  c.peer_rx[ip("192.0.2.3")] = {1000, 500000, 1000};
+  c.peer_drops[{ip("192.0.2.1"), VXT_CAUSE_CHECKSUM}] = 37;
+  c.stats[VXT_STAT_LOST_EVENTS] = 5;
+  auto s = summarize(c, DropReasons::from_entries({{11, "UDP_CSUM"}, {12, "NETFILTER_DROP"}}));
+
+  EXPECT_EQ(s.drops_by_cause["checksum"], 37u);
+  EXPECT_EQ(s.drops_by_cause["conntrack"], 4u);
+  EXPECT_EQ(s.drops_by_cause["netfilter"], 2u);
+  EXPECT_EQ(s.drops_by_reason["UDP_CSUM"], 37u);
+  EXPECT_EQ(s.drops_by_reason["NETFILTER_DROP"], 6u);
+  EXPECT_EQ(s.drops_by_reason["SUBSYSTEM"], 1u);
+  ASSERT_EQ(s.peers.size(), 2u);
+  EXPECT_EQ(s.peers[0].peer, "192.0.2.1");  // the bad node first
+  EXPECT_EQ(s.peers[0].drops, 37u);
+  EXPECT_DOUBLE_EQ(s.peers[0].drop_ratio, 0.037);
+  EXPECT_EQ(s.peers[0].by_cause["checksum"], 37u);
+  EXPECT_EQ(s.peers[1].peer, "192.0.2.3");
+  EXPECT_EQ(s.peers[1].drops, 0u);
+  EXPECT_EQ(s.peers[1].drop_ratio, 0.0);
+  EXPECT_EQ(s.lost_events, 5u);
+}
+
+TEST(Summary, DropsFromAPeerNeverSeenAtIngressHaveNoRatio) {
+  RawCounters c;
+  c.peer_drops[{ip("198.51.100.7"), VXT_CAUSE_VXLAN}] = 3;
+  auto s = summarize(c, DropReasons::from_entries({}));
+  ASSERT_EQ(s.peers.size(), 1u);
+  EXPECT_EQ(s.peers[0].drops, 3u);
+  EXPECT_EQ(s.peers[0].rx_packets, 0u);
+  EXPECT_EQ(s.peers[0].drop_ratio, 0.0);
+}
+
+}  // namespace
+}  // namespace vxt
