@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <map>
 #include <sstream>
 
 #include "cause_table.hpp"
@@ -17,16 +16,8 @@ std::string hostname() {
   return buf;
 }
 
-}  // namespace
-
-std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
-  Options o;
-  std::string causes = "default", mode = "auto";
-  CLI::App app{
-      "vxtrace: attribute packet drops on VXLAN overlays (Calico, Flannel) to their cause "
-      "and tunnel",
-      "vxtrace"};
-  app.set_version_flag("--version", VXTRACE_VERSION);
+// Flags every command shares: where to look and how to print.
+void add_target_options(CLI::App& app, Options& o) {
   app.add_option("-i,--iface", o.ifaces,
                  "Underlay device to watch (repeatable; default: the default-route device)");
   app.add_option("--vxlan-dev", o.vxlan_dev, "VXLAN device (Flannel: flannel.1)")
@@ -37,11 +28,22 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
   app.add_option("-o,--output", o.output, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--node", o.node, "Node name in events (default: hostname)");
+  app.add_option("--log-level", o.log_level, "Log level on stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+}
+
+struct TraceFlags {
+  std::string causes = "default", mode = "auto";
+};
+
+void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--causes", causes,
+  app.add_option("--causes", f.causes,
                  "Causes to stream as events, comma separated: checksum,rp_filter,conntrack,"
                  "netfilter,vxlan,other,unspecified, or all, or default (all but unspecified). "
                  "Every drop is counted regardless.")
@@ -52,13 +54,33 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
         unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
         return (v >= 4 && (v & (v - 1)) == 0) ? std::string{} : "must be a power of two >= 4";
       });
-  app.add_option("--attach-mode", mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
+  app.add_option("--attach-mode", f.mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "tcx", "clsact"}));
-  app.add_option("--node", o.node, "Node name in events (default: hostname)");
-  app.add_option("--log-level", o.log_level, "Log level on stderr")
+}
+
+}  // namespace
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
+  Options o;
+  TraceFlags flags;
+  CLI::App app{
+      "vxtrace: attribute packet drops on VXLAN overlays (Calico, Flannel) to their cause "
+      "and tunnel. Without a command it traces drops live.",
+      "vxtrace"};
+  app.set_version_flag("--version", VXTRACE_VERSION);
+  app.require_subcommand(0, 1);
+  add_target_options(app, o);
+  add_trace_options(app, o, flags);
+
+  Options doctor_opts;
+  doctor_opts.duration_s = 10;
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check this node for the known causes of VXLAN packet loss and name the fix");
+  add_target_options(*doctor, doctor_opts);
+  doctor->add_option("-d,--duration", doctor_opts.duration_s, "Seconds of live drop evidence")
       ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+      ->check(CLI::NonNegativeNumber);
 
   std::ostringstream out, err;
   try {
@@ -71,12 +93,18 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
       text = text.substr(0, text.find('\n') + 1);
     return CliExit{code, out.str(), text};
   }
-  auto mask = parse_cause_list(causes);
-  if (!mask) return CliExit{2, "", "--causes: " + mask.error().what() + "\n"};
-  o.stream_causes = *mask;
-  o.attach_mode = mode == "tcx"      ? AttachMode::tcx
-                  : mode == "clsact" ? AttachMode::clsact
-                                     : AttachMode::automatic;
+  if (doctor->parsed()) {
+    o = doctor_opts;
+    o.command = Command::doctor;
+    o.stream_causes = default_stream_mask();
+  } else {
+    auto mask = parse_cause_list(flags.causes);
+    if (!mask) return CliExit{2, "", "--causes: " + mask.error().what() + "\n"};
+    o.stream_causes = *mask;
+    o.attach_mode = flags.mode == "tcx"      ? AttachMode::tcx
+                    : flags.mode == "clsact" ? AttachMode::clsact
+                                             : AttachMode::automatic;
+  }
   if (o.node.empty()) o.node = hostname();
   return o;
 }

@@ -10,7 +10,10 @@
 
 namespace vxt {
 
+enum class Command { trace, doctor };
+
 struct Options {
+  Command command = Command::trace;
   std::vector<std::string> ifaces;  // empty: the default-route device
   std::string vxlan_dev = "vxlan.calico";
   uint16_t vxlan_port = 4789;

@@ -8,4 +8,8 @@ namespace vxt {
 // Returns the process exit code; throws FatalError when start-up fails.
 int run_session(const Options& options);
 
+// SIGINT/SIGTERM set a flag that long-running commands poll.
+void install_stop_signals();
+bool stop_requested();
+
 }  // namespace vxt

@@ -86,3 +86,18 @@ TEST(Cli, HelpExitsZeroOnStdout) {
 
 }  // namespace
 }  // namespace vxt
+
+namespace vxt {
+namespace {
+
+TEST(Cli, DoctorSubcommandHasItsOwnDefaults) {
+  auto r = parse({"doctor", "--iface", "eth0"});
+  ASSERT_TRUE(std::holds_alternative<Options>(r));
+  const auto& o = std::get<Options>(r);
+  EXPECT_EQ(o.command, Command::doctor);
+  EXPECT_EQ(o.ifaces, std::vector<std::string>{"eth0"});
+  EXPECT_DOUBLE_EQ(o.duration_s, 10);
+}
+
+}  // namespace
+}  // namespace vxt

@@ -1,0 +1,95 @@
+#include "tracer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "interfaces.hpp"
+#include "preflight.hpp"
+
+namespace vxt {
+namespace {
+
+template <typename T>
+T must(Result<T> r) {
+  if (!r) throw FatalError(r.error());
+  return std::move(*r);
+}
+
+struct Target {
+  Interface iface;
+  bool overlay;
+};
+
+// --iface devices must exist; the VXLAN device is optional (a node without pods yet).
+std::vector<Target> resolve_targets(const Options& o) {
+  std::vector<std::string> names = o.ifaces;
+  if (names.empty()) {
+    auto dev = default_route_device();
+    if (!dev)
+      throw FatalError(
+          "no default route in this network namespace: name the underlay with --iface");
+    names.push_back(*dev);
+  }
+  std::vector<Target> targets;
+  bool have_vxlan = false;
+  for (const auto& n : names) {
+    targets.push_back({must(find_interface(n)), n == o.vxlan_dev});
+    have_vxlan |= n == o.vxlan_dev;
+  }
+  if (!have_vxlan) {
+    if (auto vx = find_interface(o.vxlan_dev))
+      targets.push_back({*vx, true});
+    else
+      spdlog::warn(
+          "{} not found: watching the underlay only (drops after decapsulation are still "
+          "joined to their tunnel)",
+          o.vxlan_dev);
+  }
+  return targets;
+}
+
+DropReasons load_reasons() {
+  must(check_capabilities());
+  must(check_btf());
+  return must(DropReasons::from_vmlinux());
+}
+
+}  // namespace
+
+Tracer::Tracer(const Options& o, DropHandler on_drop)
+    : reasons_(load_reasons()), symbols_(Symbolizer::from_proc()) {
+  route_libbpf_logs();
+  if (symbols_.size() == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
+  auto targets = resolve_targets(o);
+
+  bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024}, reasons_);
+  start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
+  for (const auto& t : targets) {
+    int fd = t.overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();
+    auto& a = attachments_.emplace_back(
+        must(TcAttachment::attach(t.iface.ifindex, t.iface.name, fd, o.attach_mode)));
+    start_.attached.push_back({a.ifname(), a.hook(), t.overlay ? "overlay" : "underlay"});
+  }
+  must(bpf_->attach_drops());
+  start_.attached.push_back({"*", "tp_btf", "drops"});
+
+  decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns());
+  reader_ = must(RingReader::open(bpf_->events_fd(),
+                                  [this, on_drop = std::move(on_drop)](const vxt_drop_event& e) {
+                                    on_drop(decoder_->decode(e));
+                                  }));
+}
+
+Tracer::~Tracer() = default;
+
+void Tracer::drain() {
+  while (reader_->poll(0) > 0) {
+  }
+}
+
+Summary Tracer::summary() const {
+  auto s = summarize(bpf_->read_counters(), reasons_);
+  s.malformed += reader_->malformed();
+  return s;
+}
+
+}  // namespace vxt
