@@ -124,13 +124,26 @@ static __always_inline __u8 ct_state_of(struct sk_buff *skb)
 										: VXT_CT_NEW;
 }
 
-static __always_inline __u32 netns_of(struct net_device *dev, struct sock *sk)
+/* The drop's network namespace from the skb itself: the current task is usually the
+ * sender (veth and loopback deliver synchronously), so it is only the last resort. */
+static __always_inline __u32 netns_of(struct net_device *dev, struct sock *sk, struct sock *rx_sk,
+				      __u8 *source)
 {
-	if (dev)
+	struct task_struct *task;
+
+	if (!sk)
+		sk = rx_sk;
+	if (dev) {
+		*source = VXT_NETNS_DEVICE;
 		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	if (sk)
+	}
+	if (sk) {
+		*source = VXT_NETNS_SOCKET;
 		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	return 0;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	*source = VXT_NETNS_TASK;
+	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
 }
 
 /* The dropped packet's flow, and its tunnel: parsed when the packet is still VXLAN,
@@ -172,9 +185,9 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 	stat_inc(VXT_STAT_JOIN_HITS);
 }
 
-static __always_inline void emit_drop(struct sk_buff *skb, void *location, __u32 reason, __u8 cause,
-				      __u8 ct, const struct vxt_flow *flow,
-				      const struct vxt_tunnel *tun)
+static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, void *location,
+				      __u32 reason, __u8 cause, __u8 ct,
+				      const struct vxt_flow *flow, const struct vxt_tunnel *tun)
 {
 	struct net_device *dev = skb_dev(skb);
 	struct vxt_drop_event *e;
@@ -190,7 +203,7 @@ static __always_inline void emit_drop(struct sk_buff *skb, void *location, __u32
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->location = (__u64)location;
 	e->reason = reason;
-	e->netns = netns_of(dev, skb->sk);
+	e->netns = netns_of(dev, skb->sk, rx_sk, &e->netns_source);
 	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : skb->skb_iif;
 	e->pkt_len = skb->len;
 	e->cause = cause;
@@ -204,8 +217,8 @@ static __always_inline void emit_drop(struct sk_buff *skb, void *location, __u32
 	stat_inc(VXT_STAT_EVENTS);
 }
 
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
+				       struct sock *rx_sk)
 {
 	__u32 slot = reason < VXT_MAX_REASONS ? reason : VXT_REASON_OVERFLOW;
 	__u8 ct = VXT_CT_UNKNOWN, cause;
@@ -241,6 +254,22 @@ int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_r
 		return 0;
 	if (ct == VXT_CT_UNKNOWN)
 		ct = ct_state_of(skb);
-	emit_drop(skb, location, reason, cause, ct, &flow, &tun);
+	emit_drop(skb, rx_sk, location, reason, cause, ct, &flow, &tun);
 	return 0;
+}
+
+/* Linux >= 6.12 passes the receiving socket: the only netns left for a drop after
+ * tcp_v4_rcv cleared skb->dev. The loader autoloads the variant the kernel has. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
+{
+	return handle_drop(skb, location, reason, rx_sk);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(vxt_kfree_skb_no_rx_sk, struct sk_buff *skb, void *location,
+	     enum skb_drop_reason reason)
+{
+	return handle_drop(skb, location, reason, NULL);
 }

@@ -79,6 +79,11 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   skel->rodata->vxlan_port = config.vxlan_port;
   skel->rodata->stream_causes = config.stream_causes;
   skel->rodata->parse_causes = ~(1u << VXT_CAUSE_UNSPECIFIED) | config.stream_causes;
+  prog->drops_prog_ =
+      config.kfree_skb_has_rx_sk ? skel->progs.vxt_kfree_skb : skel->progs.vxt_kfree_skb_no_rx_sk;
+  bpf_program__set_autoload(
+      config.kfree_skb_has_rx_sk ? skel->progs.vxt_kfree_skb_no_rx_sk : skel->progs.vxt_kfree_skb,
+      false);
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
 
@@ -98,7 +103,7 @@ BpfProgram::~BpfProgram() {
 }
 
 Result<bool> BpfProgram::attach_drops() {
-  drops_link_ = bpf_program__attach(skel_->progs.vxt_kfree_skb);
+  drops_link_ = bpf_program__attach(drops_prog_);
   if (!drops_link_) return errno_error("cannot attach to tracepoint skb:kfree_skb", errno);
   return true;
 }

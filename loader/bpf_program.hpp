@@ -11,6 +11,7 @@
 
 struct vxtrace_bpf;
 struct bpf_link;
+struct bpf_program;
 
 namespace vxt {
 
@@ -18,6 +19,7 @@ struct BpfConfig {
   uint16_t vxlan_port = 4789;
   uint32_t stream_causes = 0;
   uint32_t ringbuf_bytes = 1u << 20;
+  bool kfree_skb_has_rx_sk = true;  // which kfree_skb program variant this kernel can load
 };
 
 class BpfProgram {
@@ -38,6 +40,7 @@ class BpfProgram {
   explicit BpfProgram(vxtrace_bpf* skel) : skel_(skel) {}
   vxtrace_bpf* skel_;
   ::bpf_link* drops_link_ = nullptr;
+  ::bpf_program* drops_prog_ = nullptr;
 };
 
 // Routes libbpf's own messages to spdlog.

@@ -21,6 +21,15 @@ std::string_view ct_state_name(uint8_t s) {
   }
 }
 
+std::string_view netns_source_name(uint8_t s) {
+  switch (s) {
+    case VXT_NETNS_DEVICE: return "device";
+    case VXT_NETNS_SOCKET: return "socket";
+    case VXT_NETNS_TASK: return "task";
+    default: return "unknown";
+  }
+}
+
 std::string_view rx_csum_name(uint8_t v) {
   switch (v) {
     case VXT_RX_CSUM_UNNECESSARY: return "unnecessary";
@@ -57,6 +66,7 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
   r.ifname.assign(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
   r.ifindex = e.ifindex;
   r.netns = e.netns;
+  r.netns_source = netns_source_name(e.netns_source);
   r.len = e.pkt_len;
   r.ct_state = ct_state_name(e.ct_state);
   if (e.flow.valid) r.flow = decode_flow(e.flow);

@@ -26,7 +26,7 @@ struct TunnelRecord {
 
 struct DropRecord {
   int64_t ts_unix_ns = 0;
-  std::string cause, reason, location, ifname, ct_state;
+  std::string cause, reason, location, ifname, ct_state, netns_source;
   uint32_t ifindex = 0, netns = 0, len = 0, cpu = 0;
   std::optional<FlowRecord> flow;
   std::optional<TunnelRecord> tunnel;

@@ -31,13 +31,13 @@ json to_json(const DropRecord& d, const std::string& node) {
               {"source", d.tunnel->source},
               {"rx_csum", d.tunnel->rx_csum}};
   }
-  return {{"type", "drop"},         {"ts", rfc3339_ns(d.ts_unix_ns)},
-          {"node", node},           {"cause", d.cause},
-          {"reason", d.reason},     {"location", d.location},
-          {"ifname", d.ifname},     {"ifindex", d.ifindex},
-          {"netns", d.netns},       {"len", d.len},
-          {"ct_state", d.ct_state}, {"flow", flow},
-          {"tunnel", tunnel}};
+  return {{"type", "drop"},     {"ts", rfc3339_ns(d.ts_unix_ns)},
+          {"node", node},       {"cause", d.cause},
+          {"reason", d.reason}, {"location", d.location},
+          {"ifname", d.ifname}, {"ifindex", d.ifindex},
+          {"netns", d.netns},   {"netns_source", d.netns_source},
+          {"len", d.len},       {"ct_state", d.ct_state},
+          {"flow", flow},       {"tunnel", tunnel}};
 }
 
 json to_json(const Summary& s) {

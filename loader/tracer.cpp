@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "interfaces.hpp"
+#include "kernel_btf.hpp"
 #include "preflight.hpp"
 
 namespace vxt {
@@ -47,21 +48,23 @@ std::vector<Target> resolve_targets(const Options& o) {
   return targets;
 }
 
-DropReasons load_reasons() {
+KernelBtf load_kernel_btf() {
   must(check_capabilities());
   must(check_btf());
-  return must(DropReasons::from_vmlinux());
+  return must(read_kernel_btf());
 }
 
 }  // namespace
 
-Tracer::Tracer(const Options& o, DropHandler on_drop)
-    : reasons_(load_reasons()), symbols_(Symbolizer::from_proc()) {
+Tracer::Tracer(const Options& o, DropHandler on_drop) : symbols_(Symbolizer::from_proc()) {
+  auto kernel = load_kernel_btf();
+  reasons_ = std::move(kernel.reasons);
   route_libbpf_logs();
   if (symbols_.size() == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
   auto targets = resolve_targets(o);
 
-  bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024}, reasons_);
+  bpf_ = BpfProgram::load(
+      {o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb_has_rx_sk}, reasons_);
   start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
   for (const auto& t : targets) {
     int fd = t.overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();

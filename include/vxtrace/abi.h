@@ -62,6 +62,16 @@ enum vxt_ct_state {
 	VXT_CT_UNKNOWN = 4, /* kernel without conntrack fields */
 };
 
+/* Where a drop event's netns came from, most trustworthy first. */
+enum vxt_netns_source {
+	VXT_NETNS_UNKNOWN = 0,
+	VXT_NETNS_DEVICE = 1, /* skb->dev */
+	VXT_NETNS_SOCKET = 2, /* skb->sk, or the receiving socket the tracepoint passes */
+	/* The current task: only when the skb names neither, i.e. a socket checking a
+	 * checksum at read time, which runs in the receiving process. */
+	VXT_NETNS_TASK = 3,
+};
+
 /* The NIC's checksum verdict at tc ingress (bpf_csum_level query). */
 enum vxt_rx_csum {
 	VXT_RX_CSUM_UNKNOWN = 0,     /* not seen at ingress */
@@ -139,9 +149,10 @@ struct vxt_drop_event {
 	__u32 netns;	/* inode of the network namespace the drop happened in */
 	__u32 ifindex;	/* skb->dev, else skb->skb_iif */
 	__u32 pkt_len;
-	__u8 cause;    /* enum vxt_cause */
-	__u8 ct_state; /* enum vxt_ct_state */
-	__u8 pad[6];
+	__u8 cause;	   /* enum vxt_cause */
+	__u8 ct_state;	   /* enum vxt_ct_state */
+	__u8 netns_source; /* enum vxt_netns_source */
+	__u8 pad[5];
 	char ifname[VXT_IFNAMSIZ]; /* empty when skb->dev was already cleared */
 	struct vxt_flow flow;	   /* inner flow when tunnelled, else the packet's own */
 	struct vxt_tunnel tunnel;

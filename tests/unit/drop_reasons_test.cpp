@@ -1,8 +1,10 @@
 #include "drop_reasons.hpp"
 
+#include <bpf/btf.h>
 #include <gtest/gtest.h>
 
 #include "cause_table.hpp"
+#include "kernel_btf.hpp"
 
 namespace vxt {
 namespace {
@@ -28,6 +30,15 @@ TEST(DropReasons, ReadsTheRunningKernelsEnum) {
     EXPECT_LT(e.value, VXT_MAX_REASONS) << e.name << " would share the overflow slot";
   }
   EXPECT_TRUE(udp_csum);
+}
+
+TEST(KernelBtf, CountsTracepointArguments) {
+  struct btf* btf = btf__load_vmlinux_btf();
+  if (!btf) GTEST_SKIP() << "no kernel BTF";
+  EXPECT_GE(tracepoint_arg_count(btf, "kfree_skb"), 3);    // skb, location, reason (+ rx_sk)
+  EXPECT_EQ(tracepoint_arg_count(btf, "consume_skb"), 2);  // skb, location
+  EXPECT_EQ(tracepoint_arg_count(btf, "no_such_tracepoint"), -1);
+  btf__free(btf);
 }
 
 }  // namespace

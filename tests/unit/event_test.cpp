@@ -36,6 +36,7 @@ class EventTest : public ::testing::Test {
     e.pkt_len = 258;
     e.cause = VXT_CAUSE_CHECKSUM;
     e.ct_state = VXT_CT_NONE;
+    e.netns_source = VXT_NETNS_DEVICE;
     std::strcpy(e.ifname, "eth0");
     e.flow = {ip("10.244.1.10"), ip("10.244.2.10"), htons(5000), htons(53), htons(7), 17, 0, 1, {}};
     e.tunnel = {ip("192.0.2.1"),  ip("192.0.2.2"),      4096, htons(40000),
@@ -52,7 +53,7 @@ TEST_F(EventTest, DropBecomesSchemaV1Json) {
   auto expected = nlohmann::json::parse(R"({
     "type": "drop", "ts": "2023-11-14T22:13:25.000000000Z", "node": "node-b",
     "cause": "checksum", "reason": "UDP_CSUM", "location": "udp_queue_rcv_one_skb+0x153",
-    "ifname": "eth0", "ifindex": 2, "netns": 4026532246, "len": 258, "ct_state": "none",
+    "ifname": "eth0", "ifindex": 2, "netns": 4026532246, "netns_source": "device", "len": 258, "ct_state": "none",
     "flow": {"src": "10.244.1.10", "dst": "10.244.2.10", "proto": "udp", "sport": 5000, "dport": 53},
     "tunnel": {"peer": "192.0.2.1", "local": "192.0.2.2", "vni": 4096, "source": "outer",
                "rx_csum": "software"}})");

@@ -1,0 +1,30 @@
+#include "kernel_btf.hpp"
+
+#include <bpf/btf.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+
+namespace vxt {
+
+int tracepoint_arg_count(const struct btf* btf, const char* name) {
+  std::string tname = std::string("btf_trace_") + name;
+  int id = btf__find_by_name_kind(btf, tname.c_str(), BTF_KIND_TYPEDEF);
+  if (id < 0) return -1;
+  const struct btf_type* t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);  // pointer
+  if (!t || !btf_is_ptr(t)) return -1;
+  t = btf__type_by_id(btf, t->type);  // function prototype: (void *ctx, args...)
+  if (!t || !btf_is_func_proto(t)) return -1;
+  return btf_vlen(t) - 1;
+}
+
+Result<KernelBtf> read_kernel_btf() {
+  std::unique_ptr<struct btf, void (*)(struct btf*)> btf(btf__load_vmlinux_btf(), btf__free);
+  if (!btf) return errno_error("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno);
+  auto reasons = DropReasons::from_btf(btf.get());
+  if (!reasons) return reasons.error();
+  return KernelBtf{std::move(*reasons), tracepoint_arg_count(btf.get(), "kfree_skb") >= 4};
+}
+
+}  // namespace vxt

@@ -1,0 +1,151 @@
+"""Every seed's failure mode, provoked for real in the lab, attributed by vxtrace.
+
+One lab for the module (scenarios undo their own changes); a fresh vxtrace per
+test inside node b, started before the drops and stopped after, so each test's
+counts are its own. The underlay is 198.51.100.0/24 so per-peer counts cannot mix
+with another lab running on the same machine.
+"""
+from __future__ import annotations
+
+import unittest
+
+from vxtrace_run import Vxtrace, netns_inode, peer  # noqa: I001 (puts lab/ on sys.path)
+import vxlab
+
+UNDERLAY = "198.51.100.0/24"
+
+
+def setUpModule():
+    global LAB
+    LAB = vxlab.Lab(underlay=UNDERLAY).up()
+
+
+def tearDownModule():
+    LAB.down()
+
+
+class DropScenarios(unittest.TestCase):
+    def trace(self, scenario: str, **kw) -> tuple[dict, list[dict], dict]:
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+            self.assertEqual([a["ifname"] for a in vx.start["attached"]], ["eth0", "vxlan.calico", "*"])
+            res = LAB.run_scenario(scenario, **kw)
+            drops, summary = vx.stop()
+        self.assertTrue(res["ok"], f"the lab did not provoke the drops: {res['checks']}")
+        return res, drops, summary
+
+    def matching(self, drops: list[dict], expect: dict, cause: str) -> list[dict]:
+        """Our scenario's drops: its reason, cause, and inner flow."""
+        inner = expect["inner"]
+        return [d for d in drops if d["reason"] == expect["reason"] and d["cause"] == cause
+                and d["flow"] and all(d["flow"][k] == inner[k] for k in ("src", "dst", "proto", "sport", "dport"))]
+
+    def assert_tunnel(self, drop: dict, source: str, vni: int = 4096, sender: str = "a"):
+        self.assertEqual(drop["tunnel"]["peer"], LAB.node(sender).underlay_ip)
+        self.assertEqual(drop["tunnel"]["local"], LAB.receiver.underlay_ip)
+        self.assertEqual(drop["tunnel"]["vni"], vni)
+        self.assertEqual(drop["tunnel"]["source"], source)
+
+    def test_outer_checksum_singles_out_the_bad_sending_node(self):
+        res, drops, summary = self.trace("outer_csum", count=1000, bad=37)
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "checksum")
+        self.assertEqual(len(ours), 37)
+        self.assertEqual(sorted(int(d["flow"]["sport"]) for d in ours), [exp["inner"]["sport"]] * 37)
+        for d in ours:
+            self.assert_tunnel(d, "outer")
+            self.assertEqual(d["ifname"], "eth0")
+            self.assertEqual(d["netns"], netns_inode(LAB.receiver.ns))
+            self.assertTrue(d["location"].startswith("udp_queue_rcv_one_skb+"), d["location"])
+        a, c = peer(summary, LAB.node("a").underlay_ip), peer(summary, LAB.node("c").underlay_ip)
+        self.assertEqual((a["rx_packets"], a["drops"], a["by_cause"]), (1000, 37, {"checksum": 37}))
+        self.assertAlmostEqual(a["drop_ratio"], 0.037)
+        self.assertEqual(a["decapsulated"], 963)
+        self.assertEqual((c["rx_packets"], c["drops"], c["decapsulated"]), (1000, 0, 1000))
+        self.assertEqual(summary["peers"][0]["peer"], LAB.node("a").underlay_ip, "worst node first")
+        self.assertGreaterEqual(summary["reasons"]["UDP_CSUM"], 37)
+
+    def check_inner_checksum(self, proto: str, reason: str, location: str, netns_source: str):
+        res, drops, summary = self.trace(f"inner_csum_{proto}")
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "checksum")
+        self.assertEqual(len(ours), 50)
+        for d in ours:
+            self.assertEqual(d["reason"], reason)
+            self.assert_tunnel(d, "joined")
+            self.assertEqual(d["tunnel"]["rx_csum"], "software")
+            self.assertEqual(d["netns"], netns_inode(LAB.receiver.pod_ns), "dropped in the pod")
+            self.assertEqual(d["netns_source"], netns_source)
+            self.assertTrue(d["location"].startswith(location + "+"), d["location"])
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertEqual((a["rx_packets"], a["drops"], a["by_cause"]), (50, 50, {"checksum": 50}))
+        self.assertEqual(a["decapsulated"], 50, "the outer was fine: all reached vxlan.calico")
+
+    def test_inner_tcp_checksum_in_the_pod_is_joined_to_its_tunnel(self):
+        # tcp_v4_rcv cleared skb->dev: the netns comes from the listening socket (rx_sk).
+        self.check_inner_checksum("tcp", "TCP_CSUM", "tcp_v4_do_rcv", "socket")
+
+    def test_inner_udp_checksum_at_read_time_is_joined_to_its_tunnel(self):
+        # Checked in recvmsg, in the reading process; the skb names no device or socket.
+        self.check_inner_checksum("udp", "UDP_CSUM", "udp_recvmsg", "task")
+
+    def test_rp_filter_strict_on_vxlan_device_despite_all_zero(self):
+        res, drops, summary = self.trace("rp_filter")
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "rp_filter")
+        self.assertEqual(len(ours), exp["count"])
+        for d in ours:
+            self.assertEqual(d["reason"], "IP_RPFILTER")
+            self.assertEqual(d["ifname"], "vxlan.calico")
+            self.assertEqual(d["netns"], netns_inode(LAB.receiver.ns))
+            self.assert_tunnel(d, "joined")
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertEqual(a["by_cause"], {"rp_filter": exp["count"]})
+
+    def test_conntrack_invalid_dropped_by_rule_is_conntrack(self):
+        res, drops, summary = self.trace("ct_invalid")
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "conntrack")
+        self.assertEqual(len(ours), exp["count"])
+        for d in ours:
+            self.assertEqual(d["ct_state"], "none")
+            self.assertEqual(d["flow"]["tcp_flags"], "FS")
+            self.assert_tunnel(d, "joined")
+        self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["by_cause"], {"conntrack": exp["count"]})
+        self.assertEqual(summary["drops"].get("netfilter", 0), 0)
+
+    def test_plain_netfilter_rule_drop_is_netfilter(self):
+        res, drops, summary = self.trace("nf_drop")
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "netfilter")
+        self.assertEqual(len(ours), exp["count"])
+        for d in ours:
+            self.assertEqual(d["ct_state"], "new")
+            self.assert_tunnel(d, "joined")
+        self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["by_cause"], {"netfilter": exp["count"]})
+
+    def test_unknown_vni(self):
+        res, drops, summary = self.trace("unknown_vni")
+        exp = res["expect"]
+        ours = self.matching(drops, exp, "vxlan")
+        self.assertEqual(len(ours), exp["count"])
+        for d in ours:
+            self.assertEqual(d["reason"], "VXLAN_VNI_NOT_FOUND")
+            self.assert_tunnel(d, "outer", vni=999)
+            self.assertEqual(d["ifname"], "eth0")
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertEqual((a["rx_packets"], a["decapsulated"], a["by_cause"]),
+                         (exp["count"], 0, {"vxlan": exp["count"]}))
+
+    def test_healthy_overlay_has_no_drops(self):
+        res, drops, summary = self.trace("healthy")
+        lab_netns = {netns_inode(ns) for ns in LAB.namespaces}
+        self.assertEqual([d for d in drops if d["netns"] in lab_netns], [])
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertGreater(a["rx_packets"], 0)
+        self.assertEqual(a["drops"], 0)
+        self.assertEqual(a["decapsulated"], a["rx_packets"])
+
+
+if __name__ == "__main__":
+    unittest.main()
