@@ -26,8 +26,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load. */
 const volatile __u32 abi_version = VXT_ABI_VERSION;
 const volatile __u16 vxlan_port = 4789; /* host order */
-const volatile __u32 parse_causes = ~(1u << VXT_CAUSE_UNSPECIFIED);
-const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_UNSPECIFIED);
+const volatile __u32 parse_causes = ~(1u << VXT_CAUSE_BACKGROUND);
+const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_BACKGROUND);
 
 /* Kernel reason -> cause, filled by the loader from the running kernel's BTF before the
  * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER. */

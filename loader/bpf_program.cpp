@@ -78,7 +78,7 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
                      " does not match the loader's " + std::to_string(VXT_ABI_VERSION));
   skel->rodata->vxlan_port = config.vxlan_port;
   skel->rodata->stream_causes = config.stream_causes;
-  skel->rodata->parse_causes = ~(1u << VXT_CAUSE_UNSPECIFIED) | config.stream_causes;
+  skel->rodata->parse_causes = ~(1u << VXT_CAUSE_BACKGROUND) | config.stream_causes;
   prog->drops_prog_ =
       config.kfree_skb_has_rx_sk ? skel->progs.vxt_kfree_skb : skel->progs.vxt_kfree_skb_no_rx_sk;
   bpf_program__set_autoload(

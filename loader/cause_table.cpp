@@ -6,7 +6,7 @@ namespace vxt {
 namespace {
 
 constexpr std::array<std::string_view, VXT_CAUSE_COUNT> kCauseNames = {
-    "other", "checksum", "rp_filter", "conntrack", "netfilter", "vxlan", "unspecified",
+    "other", "checksum", "rp_filter", "conntrack", "netfilter", "vxlan", "background",
 };
 
 struct Rule {
@@ -18,7 +18,10 @@ struct Rule {
 // First match wins. Reason names come from the running kernel's BTF, so a kernel that
 // adds e.g. another *_CSUM reason is classified without a change here.
 constexpr Rule kRules[] = {
-    {"NOT_SPECIFIED", Rule::exact, VXT_CAUSE_UNSPECIFIED},
+    // Constant noise on every node: IPv6 multicast without listeners, and sockets
+    // closed with data still queued (every netlink tool that exits).
+    {"NOT_SPECIFIED", Rule::exact, VXT_CAUSE_BACKGROUND},
+    {"QUEUE_PURGE", Rule::exact, VXT_CAUSE_BACKGROUND},
     {"_CSUM", Rule::suffix, VXT_CAUSE_CHECKSUM},  // TCP_, UDP_, IP_, ICMP_, SKB_CSUM
     {"IP_RPFILTER", Rule::exact, VXT_CAUSE_RP_FILTER},
     // Refined to conntrack in BPF when the skb carries no conntrack entry.
@@ -56,7 +59,7 @@ uint8_t cause_for_reason(std::string_view reason) {
 }
 
 uint32_t default_stream_mask() {
-  return ((1u << VXT_CAUSE_COUNT) - 1) & ~(1u << VXT_CAUSE_UNSPECIFIED);
+  return ((1u << VXT_CAUSE_COUNT) - 1) & ~(1u << VXT_CAUSE_BACKGROUND);
 }
 
 Result<uint32_t> parse_cause_list(std::string_view list) {

@@ -45,7 +45,7 @@ void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--causes", f.causes,
                  "Causes to stream as events, comma separated: checksum,rp_filter,conntrack,"
-                 "netfilter,vxlan,other,unspecified, or all, or default (all but unspecified). "
+                 "netfilter,vxlan,other,background, or all, or default (all but background). "
                  "Every drop is counted regardless.")
       ->capture_default_str();
   app.add_option("--ringbuf-kib", o.ringbuf_kib, "Ring buffer size in KiB (power of two, >= 4)")

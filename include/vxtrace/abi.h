@@ -38,7 +38,7 @@ enum vxt_cause {
 	VXT_CAUSE_CONNTRACK = 3,
 	VXT_CAUSE_NETFILTER = 4,
 	VXT_CAUSE_VXLAN = 5,
-	VXT_CAUSE_UNSPECIFIED = 6, /* NOT_SPECIFIED: constant background, counted only */
+	VXT_CAUSE_BACKGROUND = 6, /* constant noise (NOT_SPECIFIED, QUEUE_PURGE): counted only */
 	VXT_CAUSE_COUNT = 7,
 };
 

@@ -16,7 +16,8 @@ TEST(CauseTable, MapsKernelReasonsToCauses) {
   EXPECT_EQ(cause_for_reason("VXLAN_VNI_NOT_FOUND"), VXT_CAUSE_VXLAN);
   EXPECT_EQ(cause_for_reason("VXLAN_INVALID_HDR"), VXT_CAUSE_VXLAN);
   EXPECT_EQ(cause_for_reason("MAC_INVALID_SOURCE"), VXT_CAUSE_VXLAN);
-  EXPECT_EQ(cause_for_reason("NOT_SPECIFIED"), VXT_CAUSE_UNSPECIFIED);
+  EXPECT_EQ(cause_for_reason("NOT_SPECIFIED"), VXT_CAUSE_BACKGROUND);
+  EXPECT_EQ(cause_for_reason("QUEUE_PURGE"), VXT_CAUSE_BACKGROUND);
   EXPECT_EQ(cause_for_reason("NO_SOCKET"), VXT_CAUSE_OTHER);
   // A future kernel's new checksum reason needs no table change.
   EXPECT_EQ(cause_for_reason("SCTP_CSUM"), VXT_CAUSE_CHECKSUM);
@@ -32,7 +33,7 @@ TEST(CauseTable, ParsesCauseLists) {
             (1u << VXT_CAUSE_CHECKSUM) | (1u << VXT_CAUSE_RP_FILTER));
   EXPECT_EQ(*parse_cause_list("all"), (1u << VXT_CAUSE_COUNT) - 1);
   EXPECT_EQ(*parse_cause_list("default"), default_stream_mask());
-  EXPECT_FALSE(default_stream_mask() & (1u << VXT_CAUSE_UNSPECIFIED));
+  EXPECT_FALSE(default_stream_mask() & (1u << VXT_CAUSE_BACKGROUND));
   auto bad = parse_cause_list("checksum,bogus");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().what().find("unknown cause 'bogus'"), std::string::npos);
