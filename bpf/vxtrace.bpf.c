@@ -243,7 +243,9 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 		return 0;
 
 	resolve_drop(skb, &flow, &tun);
-	if (tun.source != VXT_TUNNEL_NONE) {
+	/* Background frees (TCP discarding ACKs at teardown, NOT_SPECIFIED) would inflate a
+	 * sending node's drop ratio without meaning loss: they are never attributed. */
+	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND) {
 		struct vxt_peer_drop_key k = {.peer = tun.peer, .cause = cause};
 		__u64 zero = 0, *n = lookup_or_init(&peer_drops, &k, &zero, VXT_STAT_PEER_MAP_FULL);
 

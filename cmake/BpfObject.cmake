@@ -21,9 +21,15 @@ else()
   set(VXT_BPF_ARCH x86)
 endif()
 
+# vxtrace_bpf_object(name [SOURCE_DIR dir]): dir defaults to bpf/.
 function(vxtrace_bpf_object name)
-  set(src ${CMAKE_SOURCE_DIR}/bpf/${name}.bpf.c)
+  cmake_parse_arguments(ARG "" "SOURCE_DIR" "" ${ARGN})
+  if(NOT ARG_SOURCE_DIR)
+    set(ARG_SOURCE_DIR ${CMAKE_SOURCE_DIR}/bpf)
+  endif()
+  set(src ${ARG_SOURCE_DIR}/${name}.bpf.c)
   set(obj ${VXT_BPF_GEN}/${name}.bpf.o)
+  set(${name}_BPF_OBJECT ${obj} PARENT_SCOPE)
   set(skel ${VXT_BPF_GEN}/${name}.skel.h)
   file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.bpf.h ${CMAKE_SOURCE_DIR}/include/vxtrace/*.h)
   add_custom_command(

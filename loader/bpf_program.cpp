@@ -22,6 +22,9 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   std::string msg(n > 0 ? n : 0, '\0');
   vsnprintf(msg.data(), msg.size() + 1, fmt, args);  // a verifier log can be long
   while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  // bpf_tc_hook_create() on a device that already has clsact (Calico's, Cilium's) is
+  // expected to fail with EEXIST; the kernel's extack for it is not worth a warning.
+  if (msg.find("Exclusivity flag on") != std::string::npos) level = LIBBPF_DEBUG;
   if (level == LIBBPF_WARN)
     spdlog::warn("libbpf: {}", msg);
   else if (level == LIBBPF_INFO)
@@ -110,6 +113,14 @@ Result<bool> BpfProgram::attach_drops() {
 
 int BpfProgram::underlay_prog_fd() const { return bpf_program__fd(skel_->progs.vxt_tc_underlay); }
 int BpfProgram::overlay_prog_fd() const { return bpf_program__fd(skel_->progs.vxt_tc_overlay); }
+int BpfProgram::drops_prog_fd() const { return bpf_program__fd(drops_prog_); }
+
+uint32_t BpfProgram::prog_id(int prog_fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
+}
+
 int BpfProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 
 RawCounters BpfProgram::read_counters() const {

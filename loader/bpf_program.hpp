@@ -34,6 +34,8 @@ class BpfProgram {
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
   int events_fd() const;
+  int drops_prog_fd() const;
+  static uint32_t prog_id(int prog_fd);
   RawCounters read_counters() const;
 
  private:

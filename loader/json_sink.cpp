@@ -9,7 +9,8 @@ using json = nlohmann::ordered_json;
 json to_json(const StartInfo& info) {
   json attached = json::array();
   for (const auto& a : info.attached)
-    attached.push_back({{"ifname", a.ifname}, {"hook", a.hook}, {"role", a.role}});
+    attached.push_back(
+        {{"ifname", a.ifname}, {"hook", a.hook}, {"role", a.role}, {"prog_id", a.prog_id}});
   return {{"type", "start"},       {"schema", 1},       {"version", info.version},
           {"kernel", info.kernel}, {"node", info.node}, {"attached", attached}};
 }

@@ -2,6 +2,7 @@
 // std::ostream so tests read a std::stringstream.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,9 @@ namespace vxt {
 
 struct AttachedHook {
   std::string ifname;
-  std::string hook;  // "tcx" | "clsact" | "tp_btf"
-  std::string role;  // "underlay" | "overlay" | "drops"
+  std::string hook;      // "tcx" | "clsact" | "tp_btf"
+  std::string role;      // "underlay" | "overlay" | "drops"
+  uint32_t prog_id = 0;  // `bpftool prog show id N`; gone once vxtrace exits
 };
 
 struct StartInfo {

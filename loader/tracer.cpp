@@ -70,10 +70,11 @@ Tracer::Tracer(const Options& o, DropHandler on_drop) : symbols_(Symbolizer::fro
     int fd = t.overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();
     auto& a = attachments_.emplace_back(
         must(TcAttachment::attach(t.iface.ifindex, t.iface.name, fd, o.attach_mode)));
-    start_.attached.push_back({a.ifname(), a.hook(), t.overlay ? "overlay" : "underlay"});
+    start_.attached.push_back(
+        {a.ifname(), a.hook(), t.overlay ? "overlay" : "underlay", BpfProgram::prog_id(fd)});
   }
   must(bpf_->attach_drops());
-  start_.attached.push_back({"*", "tp_btf", "drops"});
+  start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
   decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns());
   reader_ = must(RingReader::open(bpf_->events_fd(),

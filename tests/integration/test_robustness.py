@@ -1,0 +1,107 @@
+"""Bad input gets a clear error and loses nothing: missing interfaces and capabilities,
+bad flags, a low RLIMIT_MEMLOCK, malformed VXLAN, a full ring buffer."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import unittest
+
+from vxtrace_run import VXTRACE, Vxtrace, peer, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
+import vxlab
+
+UNDERLAY = "198.51.100.0/24"
+
+# Frames a broken sender could emit: UDP to the VXLAN port that is not VXLAN.
+MALFORMED = """
+from scapy.all import Ether, IP, UDP, Raw, VXLAN, sendp
+import sys
+src, dst, mac = sys.argv[1:4]
+outer = Ether(dst=mac) / IP(src=src, dst=dst) / UDP(sport=41000, dport=4789)
+frames = [outer / Raw(b"\\x08\\x00")] * 20                           # shorter than a VXLAN header
+frames += [outer / VXLAN(flags=0, vni=4096) / Raw(b"x" * 40)] * 20  # VNI flag clear
+frames += [outer / VXLAN(vni=4096) / Raw(b"\\x01" * 20)] * 20        # inner frame cut short
+sendp(frames, iface="eth0", verbose=False)
+"""
+
+
+def setUpModule():
+    global LAB
+    LAB = vxlab.Lab(underlay=UNDERLAY).up()
+
+
+def tearDownModule():
+    LAB.down()
+
+
+class Errors(unittest.TestCase):
+    def assert_one_line_error(self, proc, needle: str):
+        self.assertNotEqual(proc.returncode, 0)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn(needle, lines[0])
+
+    def test_missing_interface(self):
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "nope0", "--duration", "1")
+        self.assert_one_line_error(proc, "no interface 'nope0'")
+
+    def test_bad_flag_values(self):
+        for args, needle in [(["--output", "xml"], "--output"), (["--causes", "bogus"], "bogus"),
+                             (["--vxlan-port", "0"], "--vxlan-port"), (["--frobnicate"], "--frobnicate")]:
+            self.assert_one_line_error(run_vxtrace(LAB.receiver.ns, *args), needle)
+
+    def test_without_capabilities(self):
+        proc = subprocess.run(["ip", "netns", "exec", LAB.receiver.ns, "setpriv", "--reuid=65534",
+                               "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                               VXTRACE, "--iface", "eth0", "--duration", "1"],
+                              capture_output=True, text=True, timeout=30)
+        self.assert_one_line_error(proc, "missing capabilities")
+
+    def test_missing_vxlan_device_is_a_warning(self):
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--vxlan-dev", "flannel.1",
+                           "--duration", "0.5", "-o", "json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("flannel.1 not found", proc.stderr)
+        self.assertIn('"type":"summary"', proc.stdout)
+
+
+class LosesNothing(unittest.TestCase):
+    def test_works_without_raising_rlimit_memlock(self):
+        # Linux >= 5.11 charges BPF memory to the memory cgroup; a DaemonSet without
+        # CAP_SYS_RESOURCE cannot raise the limit, so vxtrace must not need to.
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", "eth0", wrapper=["prlimit", "--memlock=65536:65536"]) as vx:
+            LAB.inject("a", "b", count=50, dport=7)
+            _, summary = vx.stop()
+        self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["rx_packets"], 50)
+
+    def test_malformed_vxlan_is_counted_not_fatal(self):
+        a, b = LAB.node("a"), LAB.receiver
+        with Vxtrace(b.ns, "--iface", "eth0") as vx:
+            LAB.ns_exec(a.ns, [vxlab.PYTHON, "-c", MALFORMED, a.underlay_ip, b.underlay_ip, b.underlay_mac])
+            drops, summary = vx.stop()
+        self.assertEqual(peer(summary, a.underlay_ip)["rx_packets"], 60)
+        self.assertEqual(summary["malformed_vxlan"], 60)
+        for d in drops:
+            if d["tunnel"] and d["tunnel"]["peer"] == a.underlay_ip:
+                self.assertIsNone(d["flow"], "no inner flow invented from garbage")
+
+    def test_full_ring_buffer_loses_detail_never_totals(self):
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", "eth0", "--ringbuf-kib", "4") as vx:
+            vx.proc.send_signal(signal.SIGSTOP)  # a consumer that cannot keep up
+            try:
+                res = LAB.run_scenario("outer_csum", count=500, bad=500)
+            finally:
+                vx.proc.send_signal(signal.SIGCONT)
+            drops, summary = vx.stop()
+        self.assertTrue(res["ok"], res["checks"])
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertEqual((a["rx_packets"], a["drops"]), (500, 500), "totals are exact")
+        streamed = [d for d in drops if d["cause"] == "checksum" and d["tunnel"]
+                    and d["tunnel"]["peer"] == a["peer"]]
+        self.assertLess(len(streamed), 500)
+        self.assertGreaterEqual(summary["lost_events"], 500 - len(streamed), "every lost event counted")
+
+
+if __name__ == "__main__":
+    unittest.main()
