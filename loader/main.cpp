@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "cli.hpp"
+#include "doctor/run_doctor.hpp"
 #include "result.hpp"
 #include "session.hpp"
 
@@ -20,10 +21,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("vxtrace"));
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   try {
-    if (options.command == vxt::Command::doctor) {
-      std::fputs("vxtrace: error: doctor is not built yet\n", stderr);
-      return 2;
-    }
+    if (options.command == vxt::Command::doctor) return vxt::run_doctor(options);
     return vxt::run_session(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vxtrace: error: %s\n", e.what());

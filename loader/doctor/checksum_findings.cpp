@@ -1,0 +1,159 @@
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "doctor/findings.hpp"
+#include "doctor/kernel_version.hpp"
+
+namespace vxt::doctor {
+namespace {
+
+uint64_t checksum_drops(const PeerSummary& p) {
+  auto it = p.by_cause.find("checksum");
+  return it == p.by_cause.end() ? 0 : it->second;
+}
+
+// The exact per-peer total, split between outer and inner by what the events showed.
+std::pair<uint64_t, uint64_t> split(uint64_t total, const LiveEvidence& live,
+                                    const std::string& peer) {
+  auto it = live.checksum_by_peer.find(peer);
+  if (it == live.checksum_by_peer.end() || it->second.outer + it->second.inner == 0)
+    return {total, 0};  // no events: the outer checksum is the one checked on this node
+  double outer_share = static_cast<double>(it->second.outer) /
+                       static_cast<double>(it->second.outer + it->second.inner);
+  auto outer = static_cast<uint64_t>(std::llround(static_cast<double>(total) * outer_share));
+  return {outer, total - outer};
+}
+
+json peer_evidence(const PeerSummary& p, uint64_t drops, const LiveEvidence& live) {
+  json reasons = json::object();
+  if (auto it = live.checksum_by_peer.find(p.peer); it != live.checksum_by_peer.end())
+    reasons = it->second.reasons;
+  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
+  return {{"peer", p.peer},      {"rx_packets", p.rx_packets}, {"checksum_drops", drops},
+          {"drop_ratio", ratio}, {"reasons", reasons},         {"window_s", live.seconds}};
+}
+
+std::string systemd_unit(const std::string& dev, const std::string& features) {
+  return fmt::format(
+      "systemd unit /etc/systemd/system/vxlan-offloads.service: [Unit] After=network-online.target "
+      "[Service] Type=oneshot ExecStart=/usr/sbin/ethtool -K {} {} [Install] "
+      "WantedBy=multi-user.target (or the seed-000 DaemonSet running the same ethtool on every "
+      "node)",
+      dev, features);
+}
+
+Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& live,
+                   const DeviceNames& n) {
+  auto f = Finding::make("outer_checksum_peer", Severity::critical, Evidence::live_drops, drops);
+  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
+  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad outer UDP checksums",
+                        p.peer, percent(ratio));
+  f.evidence = peer_evidence(p, drops, live);
+  f.evidence["kernel_Udp_InCsumErrors"] = live.counter(kUdpCsumErrors);
+  f.evidence["underlay_name_assumed"] = n.underlay;
+  f.root_cause = fmt::format(
+      "The NIC of node {} computes the outer UDP checksum of VXLAN packets wrong (tunnel "
+      "checksum offload tx-udp_tnl-csum-segmentation with a buggy driver/firmware, e.g. i40e on "
+      "X710), and this node's UDP stack drops them.",
+      p.peer);
+  f.run_on = "node " + p.peer;
+  const std::string off = "tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off";
+  f.fix_now = {fmt::format("ethtool -K {} {}", n.underlay, off)};
+  f.persistent = {fmt::format("update the NIC firmware/driver of {} (`ethtool -i {}` there shows "
+                              "driver, version and firmware)",
+                              p.peer, n.underlay),
+                  systemd_unit(n.underlay, off)};
+  return f;
+}
+
+// "TCP", "UDP" or "TCP/UDP": which inner protocol the events showed failing.
+std::string inner_protocols(const LiveEvidence& live, const std::string& peer) {
+  auto it = live.checksum_by_peer.find(peer);
+  bool tcp = it != live.checksum_by_peer.end() && it->second.reasons.count("TCP_CSUM");
+  bool udp = it != live.checksum_by_peer.end() && it->second.reasons.count("UDP_CSUM");
+  return tcp == udp ? "TCP/UDP" : tcp ? "TCP" : "UDP";
+}
+
+Finding inner_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& live,
+                   const DeviceNames& n) {
+  auto f = Finding::make("inner_checksum_peer", Severity::critical, Evidence::live_drops, drops);
+  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
+  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad inner {} checksums", p.peer,
+                        percent(ratio), inner_protocols(live, p.peer));
+  f.evidence = peer_evidence(p, drops, live);
+  f.root_cause = fmt::format(
+      "Node {} leaves the inner checksum to tx-checksum-ip-generic on {} and gets it wrong "
+      "(the MASQUERADE bug fixed in Linux {}), so the receiving pod's stack drops the packets.",
+      p.peer, n.vxlan_dev, inner_csum_fix_versions());
+  f.run_on = "node " + p.peer;
+  f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
+  f.persistent = {
+      fmt::format("upgrade the kernel of {} to {} or later", p.peer, inner_csum_fix_versions()),
+      "kubectl patch felixconfiguration default --type merge -p "
+      "'{\"spec\":{\"featureDetectOverride\":\"ChecksumOffloadBroken=true\"}}' (Calico >= 3.20 "
+      "then keeps the offload off on every node)"};
+  return f;
+}
+
+Finding local_risky_nic(const DeviceOffloads& d, const std::vector<std::string>& on) {
+  auto f = Finding::make("local_tunnel_offload_risk", Severity::warning, Evidence::configuration);
+  f.title = fmt::format("this node's {} ({} firmware {}) offloads the outer VXLAN checksum", d.dev,
+                        d.driver->driver, d.driver->firmware);
+  f.evidence = to_json(d);
+  f.root_cause = fmt::format(
+      "{} has published outer-checksum bugs for VXLAN on some firmware; peers then drop 1-5 % of "
+      "this node's packets (run doctor on a peer to measure it).",
+      d.driver->driver);
+  f.run_on = "this node";
+  std::string off = fmt::format("{} off", fmt::join(on, " off "));
+  f.fix_now = {fmt::format("ethtool -K {} {}", d.dev, off)};
+  f.persistent = {"update the NIC firmware to the vendor's current release",
+                  systemd_unit(d.dev, off)};
+  return f;
+}
+
+Finding local_kernel(const std::string& release, const DeviceNames& n) {
+  auto f = Finding::make("kernel_inner_checksum_bug", Severity::warning, Evidence::configuration);
+  f.title = fmt::format(
+      "kernel {} predates the inner-checksum fix and {} has "
+      "tx-checksum-ip-generic on",
+      release, n.vxlan_dev);
+  f.evidence = {{"release", release},
+                {"fixed_in", inner_csum_fix_versions()},
+                {"vxlan_dev", n.vxlan_dev},
+                {"tx-checksum-ip-generic", true}};
+  f.root_cause =
+      "This kernel can send MASQUERADEd Service packets with a wrong inner TCP/UDP "
+      "checksum, which peers' pods drop (1 s or 63 s connection delays, seed 003).";
+  f.run_on = "this node";
+  f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
+  f.persistent = {fmt::format("upgrade the kernel to {} or later", inner_csum_fix_versions()),
+                  "kubectl patch felixconfiguration default --type merge -p "
+                  "'{\"spec\":{\"featureDetectOverride\":\"ChecksumOffloadBroken=true\"}}'"};
+  return f;
+}
+
+}  // namespace
+
+std::vector<Finding> checksum_findings(const LiveEvidence& live,
+                                       const std::vector<DeviceOffloads>& local,
+                                       const std::string& kernel_release, const DeviceNames& n) {
+  std::vector<Finding> out;
+  for (const auto& p : live.summary.peers) {
+    auto [outer, inner] = split(checksum_drops(p), live, p.peer);
+    if (outer) out.push_back(outer_peer(p, outer, live, n));
+    if (inner) out.push_back(inner_peer(p, inner, live, n));
+  }
+  for (const auto& d : local) {
+    auto on = outer_csum_offloads_on(d);
+    if (d.dev == n.underlay && d.driver && driver_known_risky(*d.driver) && !on.empty())
+      out.push_back(local_risky_nic(d, on));
+    auto v = parse_kernel_release(kernel_release);
+    if (d.dev == n.vxlan_dev && v && !has_inner_csum_fix(*v) && feature_on(d, kInnerCsum))
+      out.push_back(local_kernel(kernel_release, n));
+  }
+  return out;
+}
+
+}  // namespace vxt::doctor

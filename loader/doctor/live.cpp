@@ -1,0 +1,40 @@
+#include "doctor/live.hpp"
+
+#include <sys/stat.h>
+
+namespace vxt::doctor {
+namespace {
+
+constexpr size_t kMaxSamples = 5;
+
+}  // namespace
+
+void LiveCollector::add(const DropRecord& d) {
+  bool tunnel = d.tunnel && !d.tunnel->peer.empty();
+  if (own_netns_ && d.netns != own_netns_ && !tunnel) {
+    ++ev_.events_elsewhere;
+    return;
+  }
+  ++ev_.events_used;
+  if (d.cause == "checksum" && tunnel) {
+    auto& p = ev_.checksum_by_peer[d.tunnel->peer];
+    (d.tunnel->source == "outer" ? p.outer : p.inner) += 1;
+    p.reasons[d.reason] += 1;
+  } else if (d.cause == "rp_filter") {
+    std::string dev = d.ifname.empty() ? "?" : d.ifname;
+    ev_.rp_filter_by_dev[dev] += 1;
+    auto& samples = ev_.rp_filter_sources[dev];
+    if (d.flow && samples.size() < kMaxSamples) samples.insert(d.flow->src);
+  } else if (d.cause == "conntrack") {
+    ++ev_.conntrack_drops;
+  } else if (d.cause == "vxlan") {
+    ev_.vxlan_by_reason[d.reason] += 1;
+  }
+}
+
+uint32_t current_netns_inode() {
+  struct stat st {};
+  return stat("/proc/self/ns/net", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+}
+
+}  // namespace vxt::doctor

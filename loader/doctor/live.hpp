@@ -1,0 +1,56 @@
+// Live evidence: what the core's BPF programs saw during the observation window, reduced
+// to what the diagnosis joins with the node checks. Exact totals come from the Tracer's
+// summary; the drop events add what counters cannot say (device, outer or inner checksum).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+#include "doctor/conntrack.hpp"
+#include "doctor/counters.hpp"
+#include "drop_record.hpp"
+#include "summary.hpp"
+
+namespace vxt::doctor {
+
+struct PeerChecksum {
+  uint64_t outer = 0, inner = 0;            // events: outer UDP checksum vs inner TCP/UDP
+  std::map<std::string, uint64_t> reasons;  // UDP_CSUM, TCP_CSUM...
+};
+
+struct LiveEvidence {
+  bool observed = false;  // false with --duration 0
+  double seconds = 0;
+  Summary summary;
+  std::map<std::string, uint64_t> rp_filter_by_dev;                // drops in this netns, by ifname
+  std::map<std::string, std::set<std::string>> rp_filter_sources;  // sample inner sources
+  std::map<std::string, PeerChecksum> checksum_by_peer;            // from events
+  uint64_t conntrack_drops = 0;  // NETFILTER_DROP with no conntrack entry: INVALID (events)
+  std::map<std::string, uint64_t> vxlan_by_reason;
+  uint64_t events_used = 0, events_elsewhere = 0;
+  Counters counters_before, counters_after;
+  ConntrackInput conntrack_before, conntrack_after;
+
+  uint64_t counter(const std::string& name) const {
+    return counter_delta(counters_before, counters_after, name);
+  }
+};
+
+// Keeps the drops that belong to this node: its own network namespace, or any namespace
+// when the drop was joined to a VXLAN tunnel (a pod's stack dropping a decapsulated packet).
+class LiveCollector {
+ public:
+  explicit LiveCollector(uint32_t own_netns) : own_netns_(own_netns) {}
+  void add(const DropRecord& d);
+  LiveEvidence& evidence() { return ev_; }
+
+ private:
+  uint32_t own_netns_;
+  LiveEvidence ev_;
+};
+
+uint32_t current_netns_inode();  // 0 when unknown: then every drop counts
+
+}  // namespace vxt::doctor

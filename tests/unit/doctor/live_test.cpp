@@ -1,0 +1,38 @@
+#include "doctor/live.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vxt::doctor {
+namespace {
+
+DropRecord drop(const char* cause, const char* reason, uint32_t netns, const char* ifname) {
+  DropRecord d;
+  d.cause = cause;
+  d.reason = reason;
+  d.netns = netns;
+  d.ifname = ifname;
+  return d;
+}
+
+TEST(LiveCollector, KeepsOwnNamespaceAndTunnelJoinedDropsOnly) {
+  LiveCollector c(42);
+  c.add(drop("rp_filter", "IP_RPFILTER", 42, "vxlan.calico"));
+  c.add(drop("rp_filter", "IP_RPFILTER", 7, "eth0"));  // another lab's node: not ours
+  auto inner = drop("checksum", "TCP_CSUM", 99, "");   // our pod's namespace, joined
+  inner.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "joined", "software"};
+  c.add(inner);
+  auto outer = drop("checksum", "UDP_CSUM", 42, "eth0");
+  outer.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "outer", "software"};
+  c.add(outer);
+  c.add(drop("conntrack", "NETFILTER_DROP", 42, "vxlan.calico"));
+  const auto& ev = c.evidence();
+  EXPECT_EQ(ev.rp_filter_by_dev.at("vxlan.calico"), 1u);
+  EXPECT_EQ(ev.rp_filter_by_dev.count("eth0"), 0u);
+  EXPECT_EQ(ev.checksum_by_peer.at("192.0.2.1").inner, 1u);
+  EXPECT_EQ(ev.checksum_by_peer.at("192.0.2.1").outer, 1u);
+  EXPECT_EQ(ev.conntrack_drops, 1u);
+  EXPECT_EQ(ev.events_elsewhere, 1u);
+}
+
+}  // namespace
+}  // namespace vxt::doctor
