@@ -14,6 +14,9 @@ add_custom_command(
   COMMAND ${BPFTOOL} btf dump file ${VXT_BTF_SOURCE} format c > ${VXT_BPF_GEN}/vmlinux.h
   COMMENT "Generating vmlinux.h from ${VXT_BTF_SOURCE}"
   VERBATIM)
+# A file made by a custom command is only a dependency within its own directory; BPF
+# objects in other directories (tests/bpf) reach it through this target.
+add_custom_target(vmlinux_h DEPENDS ${VXT_BPF_GEN}/vmlinux.h)
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
   set(VXT_BPF_ARCH arm64)
@@ -47,6 +50,7 @@ function(vxtrace_bpf_object name)
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_dependencies(${name}_skel_gen vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${VXT_BPF_GEN})
