@@ -9,6 +9,16 @@ const char* kKubeProxyConntrack =
     "kube-proxy sets nf_conntrack_max at start: KubeProxyConfiguration conntrack.maxPerCore / "
     "conntrack.min must agree, or it lowers the value again";
 
+// Both table-pressure findings share one remedy: twice the room, now and after reboot.
+void double_the_table(Finding& f, const ConntrackInput& c) {
+  f.run_on = "this node";
+  f.fix_now = {fmt::format("sysctl -w net.netfilter.nf_conntrack_max={}", c.max * 2)};
+  f.persistent = {
+      fmt::format("/etc/sysctl.d/90-conntrack.conf: net.netfilter.nf_conntrack_max = {}",
+                  c.max * 2),
+      kKubeProxyConntrack};
+}
+
 Finding table_fill(const ConntrackInput& c) {
   double r = fill_ratio(c);
   bool full = r >= kConntrackFullRatio;
@@ -19,12 +29,7 @@ Finding table_fill(const ConntrackInput& c) {
   f.root_cause =
       "When nf_conntrack_count reaches nf_conntrack_max the kernel drops packets of "
       "new flows, which looks like random connection timeouts.";
-  f.run_on = "this node";
-  f.fix_now = {fmt::format("sysctl -w net.netfilter.nf_conntrack_max={}", c.max * 2)};
-  f.persistent = {fmt::format("/etc/sysctl.d/90-conntrack.conf: net.netfilter.nf_conntrack_max = "
-                              "{}",
-                              c.max * 2),
-                  kKubeProxyConntrack};
+  double_the_table(f, c);
   return f;
 }
 
@@ -37,12 +42,7 @@ Finding full_drops(uint64_t drop, uint64_t early, const ConntrackInput& c, doubl
   f.root_cause =
       "The conntrack table is full, so the kernel evicts (early_drop) or refuses "
       "(drop) entries for new flows and their packets die.";
-  f.run_on = "this node";
-  f.fix_now = {fmt::format("sysctl -w net.netfilter.nf_conntrack_max={}", c.max * 2)};
-  f.persistent = {fmt::format("/etc/sysctl.d/90-conntrack.conf: net.netfilter.nf_conntrack_max = "
-                              "{}",
-                              c.max * 2),
-                  kKubeProxyConntrack};
+  double_the_table(f, c);
   return f;
 }
 

@@ -33,30 +33,23 @@ struct AttrTable {
 };
 
 template <size_t N>
+int store_attr(const nlattr* a, void* data) {
+  auto* tab = static_cast<AttrTable<N>*>(data);
+  if (mnl_attr_get_type(a) <= N) tab->at[mnl_attr_get_type(a)] = a;
+  return MNL_CB_OK;
+}
+
+template <size_t N>
 AttrTable<N> parse_attrs(const nlmsghdr* nlh, size_t header_len) {
   AttrTable<N> t;
-  mnl_attr_parse(
-      nlh, header_len,
-      [](const nlattr* a, void* data) {
-        auto* tab = static_cast<AttrTable<N>*>(data);
-        if (mnl_attr_get_type(a) <= N) tab->at[mnl_attr_get_type(a)] = a;
-        return MNL_CB_OK;
-      },
-      &t);
+  mnl_attr_parse(nlh, header_len, store_attr<N>, &t);
   return t;
 }
 
 template <size_t N>
 AttrTable<N> parse_nested(const nlattr* nest) {
   AttrTable<N> t;
-  mnl_attr_parse_nested(
-      nest,
-      [](const nlattr* a, void* data) {
-        auto* tab = static_cast<AttrTable<N>*>(data);
-        if (mnl_attr_get_type(a) <= N) tab->at[mnl_attr_get_type(a)] = a;
-        return MNL_CB_OK;
-      },
-      &t);
+  mnl_attr_parse_nested(nest, store_attr<N>, &t);
   return t;
 }
 

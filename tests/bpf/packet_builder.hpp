@@ -9,15 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "ipv4.hpp"
+
 namespace vxt::test {
 
 using Bytes = std::vector<uint8_t>;
-
-inline uint32_t ip(const char* s) {
-  in_addr a{};
-  inet_pton(AF_INET, s, &a);
-  return a.s_addr;
-}
 
 inline void put16(Bytes& b, size_t off, uint16_t host) {
   b[off] = host >> 8;

@@ -96,28 +96,25 @@ class Observer(unittest.TestCase):
     def test_traffic_passes_unchanged_with_clsact(self):
         self.check_traffic_unchanged("clsact")
 
-    def test_a_vendor_clsact_program_keeps_running_and_keeps_its_filter(self):
-        self.add_peer_program("tc/next")
-        with Vxtrace(self.b.ns, "--iface", "eth0", "--attach-mode", "clsact") as vx:
+    def check_vendor_program_sees_everything(self, section: str, mode: str) -> None:
+        self.add_peer_program(section)
+        with Vxtrace(self.b.ns, "--iface", "eth0", "--attach-mode", mode) as vx:
             before = self.rx_packets()
             self.inject(100)
             _, summary = vx.stop()
         received = self.rx_packets() - before
         self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["rx_packets"], 100)
         self.assertEqual(peer_counter_value(), received, "the vendor program saw every packet")
+
+    def test_a_vendor_clsact_program_keeps_running_and_keeps_its_filter(self):
+        self.check_vendor_program_sees_everything("tc/next", "clsact")
         left = json.loads(tc("-j", "filter", "show", "dev", "eth0", "ingress"))
         names = [f["options"]["prog"]["name"] for f in left if "options" in f]
         self.assertEqual(names, ["peer_next"], "ours removed, the vendor's kept")
 
     def test_tcx_runs_before_a_vendor_program_that_ends_the_chain(self):
-        self.add_peer_program("tc/pass")  # returns TC_ACT_OK: nothing behind it runs
-        with Vxtrace(self.b.ns, "--iface", "eth0") as vx:
-            before = self.rx_packets()
-            self.inject(100)
-            _, summary = vx.stop()
-        received = self.rx_packets() - before
-        self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["rx_packets"], 100)
-        self.assertEqual(peer_counter_value(), received, "the vendor program saw every packet")
+        # tc/pass returns TC_ACT_OK: nothing behind it in the clsact chain runs.
+        self.check_vendor_program_sees_everything("tc/pass", "tcx")
 
     def test_two_vxtraces_on_one_device_both_see_everything(self):
         with Vxtrace(self.b.ns, "--iface", "eth0") as one, Vxtrace(self.b.ns, "--iface", "eth0") as two:

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "drop_record.hpp"
+#include "ipv4.hpp"
 #include "json_sink.hpp"
 #include "ring_reader.hpp"
 #include "text_sink.hpp"
@@ -14,11 +15,7 @@
 namespace vxt {
 namespace {
 
-uint32_t ip(const char* s) {
-  in_addr a{};
-  inet_pton(AF_INET, s, &a);
-  return a.s_addr;
-}
+using test::ip;
 
 class EventTest : public ::testing::Test {
  protected:

@@ -3,14 +3,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
+
 namespace vxt {
 namespace {
 
-uint32_t ip(const char* s) {
-  in_addr a{};
-  inet_pton(AF_INET, s, &a);
-  return a.s_addr;
-}
+using test::ip;
 
 TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   RawCounters c;
