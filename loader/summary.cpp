@@ -33,7 +33,8 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   }
   for (auto& [addr, p] : peers) {
     p.peer = ipv4_string(addr);
-    p.drop_ratio = p.rx_packets ? static_cast<double>(p.drops) / p.rx_packets : 0.0;
+    p.drop_ratio =
+        p.rx_packets ? static_cast<double>(p.drops) / static_cast<double>(p.rx_packets) : 0.0;
     s.peers.push_back(std::move(p));
   }
   std::stable_sort(s.peers.begin(), s.peers.end(), [](const PeerSummary& a, const PeerSummary& b) {
