@@ -2,6 +2,7 @@
 bad flags, a low RLIMIT_MEMLOCK, malformed VXLAN, a full ring buffer."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import unittest
@@ -105,3 +106,32 @@ class LosesNothing(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Output(unittest.TestCase):
+    def test_interval_summaries_then_a_final_one(self):
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "-o", "json", "--interval", "0.4",
+                           "--duration", "1.5")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        kinds = [(o["type"], o.get("final")) for o in map(json.loads, proc.stdout.splitlines())]
+        self.assertEqual(kinds[0], ("start", None))
+        self.assertGreaterEqual(kinds.count(("summary", False)), 2)
+        self.assertEqual(kinds[-1], ("summary", True))
+
+    def test_text_mode_prints_one_line_per_drop_and_a_summary(self):
+        b = LAB.receiver
+        with vxlab.Lab.attach(LAB.prefix) as lab:  # same lab, not torn down here
+            proc = subprocess.Popen(["ip", "netns", "exec", b.ns, VXTRACE, "--iface", "eth0",
+                                     "--causes", "vxlan"], stdout=subprocess.PIPE, text=True)
+            header = proc.stdout.readline()
+            self.assertIn("watching: eth0[underlay tcx] vxlan.calico[overlay tcx]", header)
+            proc.stdout.readline()  # column titles
+            lab.run_scenario("unknown_vni", count=3)
+            lines = [proc.stdout.readline() for _ in range(3)]
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate(timeout=20)
+        for line in lines:
+            self.assertRegex(line, r"vxlan +VXLAN_VNI_NOT_FOUND +vxlan_rcv\+0x[0-9a-f]+ +eth0 +udp "
+                                   rf"{lab.node('a').pod_ip}:\d+ > {b.pod_ip}:\d+ +via {lab.node('a').underlay_ip} vni 999")
+        self.assertIn("--- summary after", rest)
+        self.assertRegex(rest, rf"{lab.node('a').underlay_ip} +3 +0 +3 +100.000%  vxlan=3")
