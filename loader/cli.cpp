@@ -17,7 +17,7 @@ std::string hostname() {
 }
 
 // Flags every command shares: where to look and how to print.
-void add_target_options(CLI::App& app, Options& o) {
+void add_target_options(CLI::App& app, Options& o, bool with_output = true) {
   app.add_option("-i,--iface", o.ifaces,
                  "Underlay device to watch (repeatable; default: the default-route device)");
   app.add_option("--vxlan-dev", o.vxlan_dev, "VXLAN device (Flannel: flannel.1)")
@@ -25,9 +25,10 @@ void add_target_options(CLI::App& app, Options& o) {
   app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP port (Flannel: 8472)")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
-  app.add_option("-o,--output", o.output, "Output format")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"text", "json"}));
+  if (with_output)
+    app.add_option("-o,--output", o.output, "Output format")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--node", o.node, "Node name in events (default: hostname)");
   app.add_option("--log-level", o.log_level, "Log level on stderr")
       ->capture_default_str()
@@ -38,11 +39,8 @@ struct TraceFlags {
   std::string causes = "default", mode = "auto";
 };
 
-void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
-  app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
-      ->check(CLI::NonNegativeNumber);
+// What the trace session and the agent share: how drops are captured and streamed.
+void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("--causes", f.causes,
                  "Causes to stream as events, comma separated: checksum,rp_filter,conntrack,"
                  "netfilter,vxlan,other,background, or all, or default (all but background). "
@@ -57,6 +55,55 @@ void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("--attach-mode", f.mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "tcx", "clsact"}));
+}
+
+void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
+  app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
+      ->check(CLI::NonNegativeNumber);
+  add_capture_options(app, o, f);
+}
+
+CLI::App* add_agent_command(CLI::App& app, Options& o, TraceFlags& f) {
+  auto* agent = app.add_subcommand(
+      "agent",
+      "Run as a node agent until SIGTERM: follow the devices as they come and go, serve "
+      "Prometheus /metrics, /healthz and /readyz, stream bounded JSON lines");
+  add_target_options(*agent, o, false);
+  add_capture_options(*agent, o, f);
+  auto& a = o.agent;
+  agent->add_option("--listen", a.listen, "HTTP address for /metrics /healthz /readyz")
+      ->capture_default_str();
+  agent->add_option("--events", a.events, "JSON lines: - (stdout), none, or a file to append to")
+      ->capture_default_str();
+  agent->add_option("--interval", o.interval_s, "Seconds between summary lines (0: only at exit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  agent->add_option("--events-window", a.window_s, "Seconds over which repeats of a flow fold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  agent->add_option("--events-rate", a.rate, "JSON lines a second, on average")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  agent->add_option("--events-burst", a.burst, "JSON lines at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  agent->add_option("--events-max-flows", a.max_flows, "Distinct flows kept per window")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
+  agent
+      ->add_option("--metrics-max-peers", a.max_peers,
+                   "Peers with their own series in /metrics (most drops first)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 4096u));
+  return agent;
+}
+
+AttachMode attach_mode(const std::string& mode) {
+  return mode == "tcx"      ? AttachMode::tcx
+         : mode == "clsact" ? AttachMode::clsact
+                            : AttachMode::automatic;
 }
 
 }  // namespace
@@ -82,6 +129,11 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 
+  Options agent_opts;
+  agent_opts.interval_s = 60;
+  TraceFlags agent_flags;
+  auto* agent = add_agent_command(app, agent_opts, agent_flags);
+
   std::ostringstream out, err;
   try {
     app.parse(argc, argv);
@@ -98,12 +150,16 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
     o.command = Command::doctor;
     o.stream_causes = default_stream_mask();
   } else {
+    if (agent->parsed()) {
+      o = agent_opts;
+      o.command = Command::agent;
+      o.output = "json";
+      flags = agent_flags;
+    }
     auto mask = parse_cause_list(flags.causes);
     if (!mask) return CliExit{2, "", "--causes: " + mask.error().what() + "\n"};
     o.stream_causes = *mask;
-    o.attach_mode = flags.mode == "tcx"      ? AttachMode::tcx
-                    : flags.mode == "clsact" ? AttachMode::clsact
-                                             : AttachMode::automatic;
+    o.attach_mode = attach_mode(flags.mode);
   }
   if (o.node.empty()) o.node = hostname();
   return o;

@@ -10,7 +10,18 @@
 
 namespace vxt {
 
-enum class Command { trace, doctor };
+enum class Command { trace, doctor, agent };
+
+// `vxtrace agent`: the long-running node agent (DaemonSet).
+struct AgentOptions {
+  std::string listen = ":9476";  // HTTP /metrics /healthz /readyz
+  std::string events = "-";      // JSON lines: "-" stdout, "none", or a file (appended)
+  double window_s = 5;           // aggregation window of repeated flows
+  double rate = 100;             // JSON lines a second, on average
+  double burst = 200;
+  uint32_t max_flows = 1024;  // distinct flows per window
+  uint32_t max_peers = 128;   // peers with per-peer series in /metrics
+};
 
 struct Options {
   Command command = Command::trace;
@@ -25,6 +36,7 @@ struct Options {
   AttachMode attach_mode = AttachMode::automatic;
   std::string node;  // defaults to the hostname
   std::string log_level = "info";
+  AgentOptions agent;
 };
 
 struct CliExit {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <variant>
 
+#include "agent/run_agent.hpp"
 #include "cli.hpp"
 #include "doctor/run_doctor.hpp"
 #include "result.hpp"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   try {
     if (options.command == vxt::Command::doctor) return vxt::run_doctor(options);
+    if (options.command == vxt::Command::agent) return vxt::agent::run_agent(options);
     return vxt::run_session(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vxtrace: error: %s\n", e.what());

@@ -56,23 +56,18 @@ KernelBtf load_kernel_btf() {
 
 }  // namespace
 
-Tracer::Tracer(const Options& o, DropHandler on_drop) : symbols_(Symbolizer::from_proc()) {
+Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
+    : symbols_(Symbolizer::from_proc()), attach_mode_(o.attach_mode) {
   auto kernel = load_kernel_btf();
   reasons_ = std::move(kernel.reasons);
   route_libbpf_logs();
   if (symbols_.size() == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
-  auto targets = resolve_targets(o);
+  auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load(
       {o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb_has_rx_sk}, reasons_);
   start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
-  for (const auto& t : targets) {
-    int fd = t.overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();
-    auto& a = attachments_.emplace_back(
-        must(TcAttachment::attach(t.iface.ifindex, t.iface.name, fd, o.attach_mode)));
-    start_.attached.push_back(
-        {a.ifname(), a.hook(), t.overlay ? "overlay" : "underlay", BpfProgram::prog_id(fd)});
-  }
+  for (const auto& t : targets) start_.attached.push_back(must(attach_device(t.iface, t.overlay)));
   must(bpf_->attach_drops());
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
@@ -91,9 +86,25 @@ void Tracer::drain() {
 }
 
 Summary Tracer::summary() const {
-  auto s = summarize(bpf_->read_counters(), reasons_);
+  auto s = summarize(raw_counters(), reasons_);
   s.malformed += reader_->malformed();
   return s;
+}
+
+RawCounters Tracer::raw_counters() const { return bpf_->read_counters(); }
+
+Result<AttachedHook> Tracer::attach_device(const Interface& iface, bool overlay) {
+  int fd = overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();
+  auto a = TcAttachment::attach(iface.ifindex, iface.name, fd, attach_mode_);
+  if (!a) return a.error();
+  AttachedHook hook{a->ifname(), a->hook(), overlay ? "overlay" : "underlay",
+                    BpfProgram::prog_id(fd)};
+  attachments_.emplace_back(iface.ifindex, std::move(*a));
+  return hook;
+}
+
+bool Tracer::detach_device(int ifindex) {
+  return attachments_.remove_if([&](const auto& a) { return a.first == ifindex; }) > 0;
 }
 
 }  // namespace vxt

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <list>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "cli.hpp"
 #include "drop_reasons.hpp"
 #include "drop_record.hpp"
+#include "interfaces.hpp"
 #include "kallsyms.hpp"
 #include "ring_reader.hpp"
 #include "sink.hpp"
@@ -19,12 +21,16 @@
 
 namespace vxt {
 
+// Which devices the constructor attaches: those the options name (a trace session), or none
+// (the agent attaches and detaches devices itself as they come and go).
+enum class Devices { from_options, on_demand };
+
 class Tracer {
  public:
   using DropHandler = std::function<void(const DropRecord&)>;
 
   // Throws FatalError with one clear sentence when anything needed is missing.
-  Tracer(const Options& options, DropHandler on_drop);
+  Tracer(const Options& options, DropHandler on_drop, Devices devices = Devices::from_options);
   ~Tracer();
 
   const StartInfo& start_info() const { return start_; }
@@ -32,13 +38,22 @@ class Tracer {
   void drain();  // hand on what is already in the ring
   void detach_tc() { attachments_.clear(); }
   Summary summary() const;
+  // Only the BPF maps: safe to call from another thread while poll() runs.
+  RawCounters raw_counters() const;
+  uint64_t malformed_records() const { return reader_->malformed(); }
   const DropReasons& reasons() const { return reasons_; }
+
+  // Run-time attachment of one device (a VXLAN device that appears after start).
+  Result<AttachedHook> attach_device(const Interface& iface, bool overlay);
+  // Drops our attachment to `ifindex`; false when there was none.
+  bool detach_device(int ifindex);
 
  private:
   DropReasons reasons_;
   Symbolizer symbols_;
   std::unique_ptr<BpfProgram> bpf_;
-  std::vector<TcAttachment> attachments_;
+  AttachMode attach_mode_;
+  std::list<std::pair<int, TcAttachment>> attachments_;  // by ifindex; a list: no move-assign
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<RingReader> reader_;
   StartInfo start_;

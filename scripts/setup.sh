@@ -11,6 +11,8 @@ packages=(
   libcpp-httplib-dev clang-format
   # the lab and its traffic
   iproute2 iptables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
+  # agent tests: event schema, promtool (rules, exposition lint), manifests, image rootfs
+  python3-jsonschema python3-yaml prometheus debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

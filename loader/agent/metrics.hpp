@@ -1,0 +1,46 @@
+// Prometheus text exposition (format 0.0.4) of everything the agent knows. Pure: the HTTP
+// handler gathers a MetricsInput and this renders it, so tests check the text exactly.
+//
+// Cardinality is bounded: per-peer series exist for at most `max_peers` sending nodes, those
+// with the most drops first, then the most packets (so a node with a bad NIC is always among
+// them unless more than max_peers nodes drop packets at once). vxtrace_peers says how many
+// peers were seen and how many were exported.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/device_follower.hpp"
+#include "agent/event_stream.hpp"
+#include "agent/process_stats.hpp"
+#include "drop_reasons.hpp"
+#include "summary.hpp"
+
+namespace vxt::agent {
+
+// (cause, reason) -> drops, from the exact per-CPU counters.
+std::map<std::pair<std::string, std::string>, uint64_t> drops_by_cause_reason(
+    const RawCounters& c, const DropReasons& reasons);
+
+struct MetricsInput {
+  std::string version, kernel, node;
+  std::vector<std::string> underlay_ips;  // this node's, for vxtrace_node_info
+  std::map<std::pair<std::string, std::string>, uint64_t> drops;
+  Summary summary;  // peers and vxtrace's own counters
+  uint64_t malformed_records = 0;
+  size_t max_peers = 128;
+  std::vector<DeviceState> devices;
+  StreamCounters stream;
+  uint64_t link_resyncs = 0;
+  bool ready = false;
+  ProcessStats process;
+};
+
+std::string render_metrics(const MetricsInput& in);
+
+// Label value escaping per the exposition format: backslash, double quote, newline.
+std::string escape_label(const std::string& v);
+
+}  // namespace vxt::agent

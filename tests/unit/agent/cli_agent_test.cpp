@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include "cli.hpp"
+
+namespace vxt {
+namespace {
+
+std::variant<Options, CliExit> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "vxtrace");
+  return parse_cli(static_cast<int>(args.size()), args.data());
+}
+
+TEST(CliAgent, DefaultsForADaemonSet) {
+  auto r = parse({"agent"});
+  ASSERT_TRUE(std::holds_alternative<Options>(r));
+  const auto& o = std::get<Options>(r);
+  EXPECT_EQ(o.command, Command::agent);
+  EXPECT_EQ(o.agent.listen, ":9476");
+  EXPECT_EQ(o.agent.events, "-");
+  EXPECT_EQ(o.output, "json");
+  EXPECT_EQ(o.interval_s, 60);
+  EXPECT_EQ(o.agent.max_peers, 128u);
+  EXPECT_NE(o.stream_causes, 0u);
+}
+
+TEST(CliAgent, FlagsReachTheOptions) {
+  auto r =
+      parse({"agent", "-i", "eth1", "--listen=127.0.0.1:1234", "--events=none", "--events-rate=5",
+             "--events-burst=7", "--events-window=2", "--events-max-flows=9",
+             "--metrics-max-peers=3", "--causes=checksum", "--attach-mode=clsact"});
+  ASSERT_TRUE(std::holds_alternative<Options>(r));
+  const auto& o = std::get<Options>(r);
+  EXPECT_EQ(o.ifaces, std::vector<std::string>{"eth1"});
+  EXPECT_EQ(o.agent.listen, "127.0.0.1:1234");
+  EXPECT_EQ(o.agent.events, "none");
+  EXPECT_EQ(o.agent.rate, 5);
+  EXPECT_EQ(o.agent.burst, 7);
+  EXPECT_EQ(o.agent.window_s, 2);
+  EXPECT_EQ(o.agent.max_flows, 9u);
+  EXPECT_EQ(o.agent.max_peers, 3u);
+  EXPECT_EQ(o.attach_mode, AttachMode::clsact);
+}
+
+TEST(CliAgent, BadValuesAreOneLineErrors) {
+  for (auto* bad : {"--events-rate=0", "--metrics-max-peers=99999", "--causes=bogus", "-o=json"}) {
+    auto r = parse({"agent", bad});
+    ASSERT_TRUE(std::holds_alternative<CliExit>(r)) << bad;
+    EXPECT_NE(std::get<CliExit>(r).code, 0) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace vxt

@@ -1,0 +1,88 @@
+#include "agent/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vxt::agent {
+namespace {
+
+PeerSummary peer(const std::string& ip, uint64_t rx, uint64_t checksum) {
+  PeerSummary p;
+  p.peer = ip;
+  p.rx_packets = rx;
+  p.rx_bytes = rx * 100;
+  p.decapsulated = rx - checksum;
+  p.drops = checksum;
+  if (checksum) p.by_cause["checksum"] = checksum;
+  return p;
+}
+
+MetricsInput input() {
+  MetricsInput in;
+  in.version = "0.1.0";
+  in.kernel = "6.18.0";
+  in.node = "node-b";
+  in.underlay_ips = {"192.0.2.2"};
+  in.drops[{"checksum", "UDP_CSUM"}] = 37;
+  in.summary.peers = {peer("192.0.2.1", 1000, 37), peer("192.0.2.3", 1000, 0)};
+  in.summary.lost_events = 4;
+  DeviceState d;
+  d.spec = {"vxlan.calico", true};
+  d.ifindex = 3;
+  d.attaches = 2;
+  in.devices = {d};
+  in.ready = true;
+  return in;
+}
+
+bool has(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(Metrics, ExactCountersWithConventionalNames) {
+  auto t = render_metrics(input());
+  EXPECT_TRUE(has(t, R"(vxtrace_drops_total{cause="checksum",reason="UDP_CSUM"} 37)")) << t;
+  EXPECT_TRUE(has(t, R"(vxtrace_peer_rx_packets_total{peer="192.0.2.1"} 1000)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_peer_drops_total{peer="192.0.2.1",cause="checksum"} 37)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_peer_drops_total{peer="192.0.2.3",cause="checksum"} 0)"))
+      << "zero series exist, so rate() sees the first drop";
+  EXPECT_TRUE(has(t, R"(vxtrace_peer_decapsulated_packets_total{peer="192.0.2.1"} 963)"));
+  EXPECT_TRUE(has(t, "vxtrace_lost_events_total 4"));
+  EXPECT_TRUE(has(t, R"(vxtrace_device_attached{device="vxlan.calico",role="overlay"} 1)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_device_attachments_total{device="vxlan.calico"} 2)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_build_info{version="0.1.0",kernel="6.18.0"} 1)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_node_info{node="node-b",underlay_ip="192.0.2.2"} 1)"));
+  EXPECT_TRUE(has(t, "vxtrace_ready 1"));
+  EXPECT_TRUE(has(t, "# TYPE vxtrace_drops_total counter"));
+  EXPECT_EQ(t.find("background"), std::string::npos) << "never a per-peer cause";
+}
+
+TEST(Metrics, PeerSeriesAreCappedKeepingTheWorst) {
+  auto in = input();
+  in.max_peers = 1;
+  auto t = render_metrics(in);
+  EXPECT_TRUE(has(t, R"(vxtrace_peer_rx_packets_total{peer="192.0.2.1"} 1000)"));
+  EXPECT_EQ(t.find(R"(peer="192.0.2.3")"), std::string::npos);
+  EXPECT_TRUE(has(t, R"(vxtrace_peers{state="seen"} 2)"));
+  EXPECT_TRUE(has(t, R"(vxtrace_peers{state="exported"} 1)"));
+}
+
+TEST(Metrics, LabelValuesAreEscaped) {
+  EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  auto in = input();
+  in.node = "we\"ird";
+  EXPECT_NE(render_metrics(in).find(R"(node="we\"ird")"), std::string::npos);
+}
+
+TEST(Metrics, DropsByCauseAndReasonFromTheRawSlots) {
+  RawCounters c;
+  c.drop_slots[vxt_drop_slot(2, VXT_CAUSE_CHECKSUM)] = 5;
+  c.drop_slots[vxt_drop_slot(VXT_REASON_OVERFLOW, VXT_CAUSE_OTHER)] = 1;
+  auto reasons = DropReasons::from_entries({{2, "UDP_CSUM"}});
+  auto m = drops_by_cause_reason(c, reasons);
+  EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ((m[{"checksum", "UDP_CSUM"}]), 5u);
+  EXPECT_EQ((m[{"other", "SUBSYSTEM"}]), 1u);
+}
+
+}  // namespace
+}  // namespace vxt::agent
