@@ -100,13 +100,13 @@ int vxt_tc_overlay(struct __sk_buff *skb)
 }
 
 /* Kernel pointers live in the upper half; skb->dev shares a union with dev_scratch,
- * which UDP fills with non-pointer data once the skb is queued on a socket. */
+ * which UDP fills with non-pointer data once the skb is queued on a socket. Both are read
+ * directly (BTF-typed loads: fault-safe, no helper call); the device's fields too. */
 static __always_inline struct net_device *skb_dev(struct sk_buff *skb)
 {
-	__u64 addr = 0;
-
-	bpf_core_read(&addr, sizeof(addr), &skb->dev);
-	return (__s64)addr < 0 ? (struct net_device *)addr : NULL;
+	if ((__s64)skb->dev_scratch >= 0)
+		return NULL;
+	return skb->dev;
 }
 
 static __always_inline __u8 ct_state_of(struct sk_buff *skb)
@@ -135,11 +135,11 @@ static __always_inline __u32 netns_of(struct net_device *dev, struct sock *sk, s
 		sk = rx_sk;
 	if (dev) {
 		*source = VXT_NETNS_DEVICE;
-		return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		return dev->nd_net.net->ns.inum;
 	}
 	if (sk) {
 		*source = VXT_NETNS_SOCKET;
-		return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		return sk->__sk_common.skc_net.net->ns.inum;
 	}
 	task = (struct task_struct *)bpf_get_current_task();
 	*source = VXT_NETNS_TASK;
@@ -152,12 +152,15 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 					 struct vxt_tunnel *tun)
 {
 	struct pkt_reader r = {.kbase = skb->head + skb->network_header};
+	unsigned char headers[PKT_KBUF_LEN];
 	struct vxt_parsed p = {};
 	struct vxt_flow_key key;
 	struct vxt_tunnel *seen;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) ||
-	    !parse_packet(&r, true, 0, bpf_htons(vxlan_port), &p))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return;
+	pkt_prefetch(&r, headers);
+	if (!parse_packet(&r, true, 0, bpf_htons(vxlan_port), &p))
 		return;
 	stat_inc(VXT_STAT_DROPS_PARSED);
 	*flow = p.is_vxlan ? p.inner : p.outer;
@@ -204,12 +207,13 @@ static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, v
 	e->location = (__u64)location;
 	e->reason = reason;
 	e->netns = netns_of(dev, skb->sk, rx_sk, &e->netns_source);
-	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : skb->skb_iif;
+	e->ifindex = dev ? dev->ifindex : skb->skb_iif;
 	e->pkt_len = skb->len;
 	e->cause = cause;
 	e->ct_state = ct;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	if (!dev || bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name) < 0)
+	/* NUL-terminated within IFNAMSIZ; the reader stops at the NUL. */
+	if (!dev || bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name) < 0)
 		e->ifname[0] = 0;
 	e->flow = *flow;
 	e->tunnel = *tun;

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+#include <atomic>
 #include <cstring>
 #include <ctime>
 
@@ -38,10 +40,35 @@ std::string_view rx_csum_name(uint8_t v) {
   }
 }
 
+// ipv4_string() without inet_ntop (which formats each octet with sprintf): same text.
+std::string ipv4(uint32_t addr_be) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&addr_be);
+  char buf[16];
+  char* p = buf;
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = b[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    if (i < 3) *p++ = '.';
+  }
+  return std::string(buf, p);
+}
+
+// Drops come from a handful of kernel call sites: symbolizing each address once (a binary
+// search over ~100k symbols and a format) is enough. Per thread, so decode() stays safe to
+// call concurrently; entries are tagged with the decoder that made them.
+struct LocationSlot {
+  uint64_t owner = 0, addr = 0;
+  std::string text;
+};
+thread_local std::array<LocationSlot, 256> t_locations;
+std::atomic<uint64_t> g_decoder_ids{0};
+
 FlowRecord decode_flow(const vxt_flow& f) {
   FlowRecord r;
-  r.src = ipv4_string(f.saddr);
-  r.dst = ipv4_string(f.daddr);
+  r.src = ipv4(f.saddr);
+  r.dst = ipv4(f.daddr);
   r.proto = proto_name(f.proto);
   if (f.proto == 1) {  // ICMP: sport carries type << 8 | code in host order
     r.sport = f.sport;
@@ -56,13 +83,27 @@ FlowRecord decode_flow(const vxt_flow& f) {
 
 }  // namespace
 
+EventDecoder::EventDecoder(const DropReasons& reasons, const Symbolizer& syms,
+                           int64_t mono_to_unix_ns)
+    : reasons_(reasons), syms_(syms), mono_to_unix_ns_(mono_to_unix_ns), id_(++g_decoder_ids) {}
+
+const std::string& EventDecoder::location(uint64_t addr) const {
+  auto& slot = t_locations[(addr ^ addr >> 8 ^ addr >> 16) & (t_locations.size() - 1)];
+  if (slot.owner != id_ || slot.addr != addr) {
+    slot.text = syms_.symbolize(addr);
+    slot.owner = id_;
+    slot.addr = addr;
+  }
+  return slot.text;
+}
+
 DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
   DropRecord r;
   r.ts_unix_ns = static_cast<int64_t>(e.hdr.ts_ns) + mono_to_unix_ns_;
   r.cpu = e.hdr.cpu;
   r.cause = cause_name(e.cause);
   r.reason = reasons_.name(e.reason);
-  r.location = syms_.symbolize(e.location);
+  r.location = location(e.location);
   r.ifname.assign(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
   r.ifindex = e.ifindex;
   r.netns = e.netns;
@@ -71,7 +112,7 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
   r.ct_state = ct_state_name(e.ct_state);
   if (e.flow.valid) r.flow = decode_flow(e.flow);
   if (e.tunnel.source != VXT_TUNNEL_NONE) {
-    r.tunnel = TunnelRecord{ipv4_string(e.tunnel.peer), ipv4_string(e.tunnel.local), e.tunnel.vni,
+    r.tunnel = TunnelRecord{ipv4(e.tunnel.peer), ipv4(e.tunnel.local), e.tunnel.vni,
                             e.tunnel.source == VXT_TUNNEL_OUTER ? "outer" : "joined",
                             std::string(rx_csum_name(e.tunnel.rx_csum))};
   }

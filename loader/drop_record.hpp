@@ -34,15 +34,17 @@ struct DropRecord {
 
 class EventDecoder {
  public:
-  EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns)
-      : reasons_(reasons), syms_(syms), mono_to_unix_ns_(mono_to_unix_ns) {}
+  EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns);
 
   DropRecord decode(const vxt_drop_event& e) const;
 
  private:
+  const std::string& location(uint64_t addr) const;  // syms_.symbolize(), cached
+
   const DropReasons& reasons_;
   const Symbolizer& syms_;
   int64_t mono_to_unix_ns_;
+  uint64_t id_;  // tags this decoder's entries in the per-thread location cache
 };
 
 // CLOCK_REALTIME - CLOCK_MONOTONIC now: turns bpf_ktime_get_ns() into wall time.

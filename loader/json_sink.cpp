@@ -1,8 +1,49 @@
 #include "json_sink.hpp"
 
+#include <charconv>
+#include <cstring>
+#include <string_view>
+
 #include "net_format.hpp"
 
 namespace vxt {
+namespace {
+
+// Flush early when this much is pending inside one batch (a poll that drains a storm).
+constexpr size_t kMaxPending = 64 * 1024;
+
+// Strings nlohmann's dump() copies verbatim: printable ASCII except '"' and '\\'.
+bool plain(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+// Appends to a buffer sized beforehand (format_drop bounds the line's length).
+class Writer {
+ public:
+  explicit Writer(char* p) : p_(p) {}
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+  void str(std::string_view s) {
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void num(uint64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+  void nanos(int64_t ns) {  // 9 digits, zero-padded
+    for (int i = 8; i >= 0; --i, ns /= 10) p_[i] = static_cast<char>('0' + ns % 10);
+    p_ += 9;
+  }
+  char* pos() const { return p_; }
+
+ private:
+  char* p_;
+};
+
+}  // namespace
 
 using json = nlohmann::ordered_json;
 
@@ -65,13 +106,146 @@ json to_json(const Summary& s) {
           {"peer_map_full", s.peer_map_full}};
 }
 
+JsonSink::~JsonSink() {
+  OutputBatch::forget(this);
+  flush_batch();
+}
+
 void JsonSink::write(const json& j) {
+  flush_batch();  // keep order with drop lines still pending in a batch
   out_ << j.dump() << '\n';
   out_.flush();
 }
 
+void JsonSink::emit_line(std::string_view line) {
+  if (!OutputBatch::active()) {
+    flush_batch();
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+    out_.flush();
+    return;
+  }
+  if (pending_.empty()) OutputBatch::defer(this);
+  pending_ += line;
+  if (pending_.size() >= kMaxPending) flush_batch();
+}
+
+void JsonSink::flush_batch() {
+  if (pending_.empty()) return;
+  out_.write(pending_.data(), static_cast<std::streamsize>(pending_.size()));
+  out_.flush();
+  pending_.clear();
+}
+
+// rfc3339_ns() without the nanoseconds: formatted once per second.
+std::string_view JsonSink::ts_prefix(int64_t sec) {
+  if (sec != ts_sec_) {
+    std::string full = rfc3339_ns(sec * 1000000000);  // ends in ".000000000Z"
+    ts_prefix_.assign(full, 0, full.size() - 10);
+    ts_sec_ = sec;
+  }
+  return ts_prefix_;
+}
+
+std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
+  size_t strings = 0;
+  auto ok = [&](std::string_view s) {
+    strings += s.size();
+    return plain(s);
+  };
+  if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
+      !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
+    return std::nullopt;
+  if (d.flow &&
+      (!ok(d.flow->src) || !ok(d.flow->dst) || !ok(d.flow->proto) || !ok(d.flow->tcp_flags)))
+    return std::nullopt;
+  if (d.tunnel && (!ok(d.tunnel->peer) || !ok(d.tunnel->local) || !ok(d.tunnel->source) ||
+                   !ok(d.tunnel->rx_csum)))
+    return std::nullopt;
+  const int64_t sec = d.ts_unix_ns / 1000000000;
+  const std::string_view prefix = ts_prefix(sec);
+  // Keys, punctuation and six numbers take under 400 bytes.
+  const size_t bound = 512 + strings + prefix.size();
+  if (line_.size() < bound) line_.resize(bound);
+
+  Writer w(line_.data());
+  w.lit("{\"type\":\"drop\",\"ts\":\"");
+  w.str(prefix);
+  w.nanos(d.ts_unix_ns % 1000000000);
+  w.lit("Z\",\"node\":\"");
+  w.str(node_);
+  w.lit("\",\"cause\":\"");
+  w.str(d.cause);
+  w.lit("\",\"reason\":\"");
+  w.str(d.reason);
+  w.lit("\",\"location\":\"");
+  w.str(d.location);
+  w.lit("\",\"ifname\":\"");
+  w.str(d.ifname);
+  w.lit("\",\"ifindex\":");
+  w.num(d.ifindex);
+  w.lit(",\"netns\":");
+  w.num(d.netns);
+  w.lit(",\"netns_source\":\"");
+  w.str(d.netns_source);
+  w.lit("\",\"len\":");
+  w.num(d.len);
+  w.lit(",\"ct_state\":\"");
+  w.str(d.ct_state);
+  w.lit("\",\"flow\":");
+  if (d.flow) {
+    const auto& f = *d.flow;
+    w.lit("{\"src\":\"");
+    w.str(f.src);
+    w.lit("\",\"dst\":\"");
+    w.str(f.dst);
+    w.lit("\",\"proto\":\"");
+    w.str(f.proto);
+    w.lit("\",\"sport\":");
+    w.num(f.sport);
+    w.lit(",\"dport\":");
+    w.num(f.dport);
+    if (!f.tcp_flags.empty()) {
+      w.lit(",\"tcp_flags\":\"");
+      w.str(f.tcp_flags);
+      w.lit("\"");
+    }
+    w.lit("}");
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"tunnel\":");
+  if (d.tunnel) {
+    const auto& t = *d.tunnel;
+    w.lit("{\"peer\":\"");
+    w.str(t.peer);
+    w.lit("\",\"local\":\"");
+    w.str(t.local);
+    w.lit("\",\"vni\":");
+    w.num(t.vni);
+    w.lit(",\"source\":\"");
+    w.str(t.source);
+    w.lit("\",\"rx_csum\":\"");
+    w.str(t.rx_csum);
+    w.lit("\"}");
+  } else {
+    w.lit("null");
+  }
+  w.lit("}\n");
+  return std::string_view(line_.data(), static_cast<size_t>(w.pos() - line_.data()));
+}
+
 void JsonSink::start(const StartInfo& info) { write(to_json(info)); }
-void JsonSink::drop(const DropRecord& d) { write(to_json(d, node_)); }
+
+void JsonSink::drop(const DropRecord& d) {
+  if (auto line = format_drop(d)) {
+    emit_line(*line);
+    return;
+  }
+  std::string line = to_json(d, node_).dump();
+  line += '\n';
+  emit_line(line);
+}
+
 void JsonSink::summary(const Summary& s) { write(to_json(s)); }
 
 }  // namespace vxt

@@ -1,10 +1,16 @@
 // JSON lines, schema v1 (README "JSON schema v1"): one object per line, flushed, so a
-// pipeline or a test sees each line as soon as it is written.
+// pipeline or a test sees each line as soon as it is written. Inside a ring-buffer poll
+// (OutputBatch) the flush happens once, when the poll's events are all written.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <string_view>
 
+#include "output_batch.hpp"
 #include "sink.hpp"
 
 namespace vxt {
@@ -13,17 +19,30 @@ nlohmann::ordered_json to_json(const StartInfo& info);
 nlohmann::ordered_json to_json(const DropRecord& drop, const std::string& node);
 nlohmann::ordered_json to_json(const Summary& summary);
 
-class JsonSink : public Sink {
+class JsonSink : public Sink, private BatchFlushable {
  public:
   JsonSink(std::ostream& out, std::string node) : out_(out), node_(std::move(node)) {}
+  ~JsonSink() override;
   void start(const StartInfo& info) override;
+  // Writes exactly to_json(drop, node).dump(), without building the JSON tree when every
+  // string is plain printable ASCII (else through nlohmann, escaping and all).
   void drop(const DropRecord& drop) override;
   void summary(const Summary& summary) override;
 
  private:
   void write(const nlohmann::ordered_json& j);
+  void emit_line(std::string_view line);  // line ends in '\n'
+  void flush_batch() override;
+  // The line, in line_; nullopt when a string is not plain ASCII (nlohmann escapes it).
+  std::optional<std::string_view> format_drop(const DropRecord& d);
+  std::string_view ts_prefix(int64_t sec);
+
   std::ostream& out_;
   std::string node_;
+  std::string line_;     // buffer reused for every drop line
+  std::string pending_;  // lines written during an OutputBatch, not yet handed to out_
+  int64_t ts_sec_ = -1;  // second whose "YYYY-MM-DDTHH:MM:SS." prefix is cached
+  std::string ts_prefix_;
 };
 
 }  // namespace vxt

@@ -13,6 +13,8 @@ packages=(
   iproute2 iptables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
   # agent tests: event schema, promtool (rules, exposition lint), manifests, image rootfs
   python3-jsonschema python3-yaml prometheus debootstrap
+  # benchmarks (tests/bench): pod traffic, and the peer tools compared with vxtrace
+  iperf3 bpftrace dropwatch
 )
 missing=()
 for p in "${packages[@]}"; do
