@@ -833,7 +833,7 @@ def print_report(res: dict, rows: list[Row]) -> None:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=str(ROOT / "build"), help="build directory (vxtrace and tests/bench binaries)")
-    ap.add_argument("--quick", action="store_true", help="one repeat, shorter runs (~1.5 min)")
+    ap.add_argument("--quick", action="store_true", help="one repeat, shorter runs (~1 min)")
     ap.add_argument("--json", help="also write every raw sample here")
     ap.add_argument("--markdown", help="also write the table as Markdown here")
     ap.add_argument("--from-json", help="only print the table of an earlier --json file")
