@@ -6,10 +6,9 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
-from vxtrace_run import ROOT, Vxtrace, peer  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import ROOT, Vxtrace, peer, prog_exists, wait_gone  # noqa: I001 (puts lab/ on sys.path)
 import vxlab
 
 UNDERLAY = "203.0.113.0/24"
@@ -27,18 +26,6 @@ def tearDownModule():
 
 def tc(*args: str) -> str:
     return LAB.ns_exec(LAB.receiver.ns, ["tc", *args]).stdout
-
-
-def prog_exists(prog_id: int) -> bool:
-    return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)], capture_output=True).returncode == 0
-
-
-def wait_gone(prog_ids: list[int], timeout: float = 5.0) -> list[int]:
-    """Programs are freed after an RCU grace period, not at the owner's exit."""
-    deadline = time.monotonic() + timeout
-    while (left := [i for i in prog_ids if prog_exists(i)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def peer_counter_value() -> int:

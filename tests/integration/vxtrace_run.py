@@ -99,3 +99,15 @@ def peer(summary: dict, addr: str) -> dict:
 
 def netns_inode(ns: str) -> int:
     return os.stat(f"/run/netns/{ns}").st_ino
+
+
+def prog_exists(prog_id: int) -> bool:
+    return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)], capture_output=True).returncode == 0
+
+
+def wait_gone(prog_ids: list[int], timeout: float = 5.0) -> list[int]:
+    """Programs are freed after an RCU grace period, not at the owner's exit."""
+    deadline = time.monotonic() + timeout
+    while (left := [i for i in prog_ids if prog_exists(i)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

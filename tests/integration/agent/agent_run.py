@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "lab"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from vxtrace_run import prog_exists, wait_gone  # noqa: E402,F401 (shared with the trace tests)
 
 VXTRACE = os.environ.get("VXTRACE_BIN", str(ROOT / "build" / "loader" / "vxtrace"))
 PYTHON = "/usr/bin/python3"
@@ -152,18 +154,6 @@ class Agent:
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def prog_exists(prog_id: int) -> bool:
-    return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)], capture_output=True).returncode == 0
-
-
-def wait_gone(prog_ids: list[int], timeout: float = 5.0) -> list[int]:
-    """Programs are freed after an RCU grace period, not at the owner's exit."""
-    deadline = time.monotonic() + timeout
-    while (left := [i for i in prog_ids if prog_exists(i)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
 
 
 def tc_programs(ns: str, dev: str) -> list[dict]:
