@@ -27,6 +27,14 @@ struct {
 } stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VXT_PEER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vxt_peer_slot);
+} peer_slots SEC(".maps");
+
+/* Peers that found their peer_slots slot taken on a CPU. */
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32); /* peer underlay address */
@@ -39,16 +47,6 @@ struct {
 	__type(key, struct vxt_peer_drop_key);
 	__type(value, __u64);
 } peer_drops SEC(".maps");
-
-/* Inner packet identity -> the tunnel it arrived through. Per-CPU LRU lists keep the
- * update cheap; a drop on another CPU still finds the entry (the hash is shared). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 16384);
-	__type(key, struct vxt_flow_key);
-	__type(value, struct vxt_tunnel);
-} tunnel_by_flow SEC(".maps");
 
 static __always_inline void count_u64(void *map, __u32 key)
 {
@@ -74,6 +72,20 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && full_stat < VXT_STAT_COUNT)
 		stat_inc(full_stat);
 	return bpf_map_lookup_elem(map, key);
+}
+
+/* This CPU's counters of `peer`: its peer_slots slot when free or its own, else the hash. */
+static __always_inline struct vxt_peer_rx *peer_rx_of(__u32 peer)
+{
+	__u32 i = vxt_peer_slot_of(peer);
+	struct vxt_peer_slot *s = bpf_map_lookup_elem(&peer_slots, &i);
+	struct vxt_peer_rx zero = {};
+
+	if (s && (s->peer == peer || !s->peer)) {
+		s->peer = peer;
+		return &s->rx;
+	}
+	return lookup_or_init(&peer_rx, &peer, &zero, VXT_STAT_PEER_MAP_FULL);
 }
 
 #endif

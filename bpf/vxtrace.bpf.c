@@ -17,6 +17,7 @@
 
 #include "maps.bpf.h"
 #include "packet.bpf.h"
+#include "tunnel_join.bpf.h"
 
 #define TC_ACT_UNSPEC	      (-1)
 #define BPF_CSUM_LEVEL_QUERY_ 0 /* read-only query of the NIC's checksum verdict */
@@ -38,7 +39,7 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 {
 	struct pkt_reader r = {.skb = skb};
 	struct vxt_parsed p = {};
-	struct vxt_peer_rx zero = {}, *rx;
+	struct vxt_peer_rx *rx;
 
 	stat_inc(VXT_STAT_TC_UNDERLAY_PKTS);
 	if (skb->protocol != bpf_htons(ETH_P_IP) ||
@@ -46,7 +47,7 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 
 	stat_inc(VXT_STAT_TC_VXLAN_PKTS);
-	rx = lookup_or_init(&peer_rx, &p.outer.saddr, &zero, VXT_STAT_PEER_MAP_FULL);
+	rx = peer_rx_of(p.outer.saddr);
 	if (rx) {
 		rx->packets++;
 		rx->bytes += skb->len;
@@ -69,8 +70,7 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 	t.rx_csum = bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY_) >= 0 ? VXT_RX_CSUM_UNNECESSARY
 								    : VXT_RX_CSUM_SOFTWARE;
 	flow_key(&p.inner, &key);
-	if (bpf_map_update_elem(&tunnel_by_flow, &key, &t, BPF_ANY))
-		stat_inc(VXT_STAT_FLOW_MAP_FULL);
+	join_record(&key, &t);
 	return TC_ACT_UNSPEC;
 }
 
@@ -80,7 +80,7 @@ int vxt_tc_overlay(struct __sk_buff *skb)
 	struct pkt_reader r = {.skb = skb};
 	struct vxt_flow f = {};
 	struct vxt_flow_key key;
-	struct vxt_tunnel *t;
+	struct vxt_tunnel t;
 	struct vxt_peer_rx *rx;
 
 	stat_inc(VXT_STAT_TC_OVERLAY_PKTS);
@@ -90,9 +90,8 @@ int vxt_tc_overlay(struct __sk_buff *skb)
 	if (!f.valid)
 		return TC_ACT_UNSPEC;
 	flow_key(&f, &key);
-	t = bpf_map_lookup_elem(&tunnel_by_flow, &key);
-	if (t) {
-		rx = bpf_map_lookup_elem(&peer_rx, &t->peer);
+	if (join_lookup(&key, &t, false)) {
+		rx = peer_rx_of(t.peer);
 		if (rx)
 			rx->decapsulated++;
 	}
@@ -155,7 +154,7 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 	unsigned char headers[PKT_KBUF_LEN];
 	struct vxt_parsed p = {};
 	struct vxt_flow_key key;
-	struct vxt_tunnel *seen;
+	struct vxt_tunnel seen;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return;
@@ -174,17 +173,15 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 	if (!flow->valid)
 		return;
 	flow_key(flow, &key);
-	seen = bpf_map_lookup_elem(&tunnel_by_flow, &key);
-	if (!seen)
+	/* The packet is gone: forget it so its identity cannot match later. */
+	if (!join_lookup(&key, &seen, true))
 		return;
 	if (p.is_vxlan) {
-		tun->rx_csum = seen->rx_csum;
-		tun->ifindex = seen->ifindex;
+		tun->rx_csum = seen.rx_csum;
+		tun->ifindex = seen.ifindex;
 	} else {
-		*tun = *seen;
+		*tun = seen;
 	}
-	/* The packet is gone: forget it so its identity cannot match later. */
-	bpf_map_delete_elem(&tunnel_by_flow, &key);
 	stat_inc(VXT_STAT_JOIN_HITS);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cause_table.hpp"
+#include "map_readers.hpp"
 #include "vxtrace.skel.h"
 
 namespace vxt {
@@ -32,39 +33,6 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   else
     spdlog::trace("libbpf: {}", msg);
   return n;
-}
-
-template <typename Value, typename Fn>
-void for_each_percpu(int fd, size_t key_size, Fn&& fn) {
-  int ncpus = libbpf_num_possible_cpus();
-  std::vector<Value> values(ncpus);
-  std::vector<unsigned char> key(key_size), next(key_size);
-  void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
-    if (bpf_map_lookup_elem(fd, next.data(), values.data()) == 0) fn(next.data(), values);
-    key = next;
-    prev = key.data();
-  }
-}
-
-// Sums a per-CPU u64 array into `out` in one batch syscall (3.5k entries: one lookup
-// each would cost milliseconds per summary), falling back to single lookups.
-void read_percpu_array(int fd, std::vector<uint64_t>& out) {
-  size_t ncpus = libbpf_num_possible_cpus();
-  uint32_t count = out.size(), out_batch = 0;
-  std::vector<uint32_t> keys(count);
-  std::vector<uint64_t> values(count * ncpus);
-  if (bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr) ==
-          0 ||
-      errno == ENOENT) {
-    for (uint32_t i = 0; i < count; ++i)
-      for (size_t cpu = 0; cpu < ncpus; ++cpu) out[keys[i]] += values[i * ncpus + cpu];
-    return;
-  }
-  for (uint32_t key = 0; key < out.size(); ++key) {
-    if (bpf_map_lookup_elem(fd, &key, values.data())) continue;
-    for (size_t cpu = 0; cpu < ncpus; ++cpu) out[key] += values[cpu];
-  }
 }
 
 }  // namespace
@@ -125,29 +93,10 @@ int BpfProgram::events_fd() const { return bpf_map__fd(skel_->maps.events); }
 
 RawCounters BpfProgram::read_counters() const {
   RawCounters c;
-  int ncpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> percpu(ncpus);
   read_percpu_array(bpf_map__fd(skel_->maps.drop_counts), c.drop_slots);
-  int stats_fd = bpf_map__fd(skel_->maps.stats);
-  for (uint32_t i = 0; i < VXT_STAT_COUNT; ++i) {
-    if (bpf_map_lookup_elem(stats_fd, &i, percpu.data())) continue;
-    for (auto v : percpu) c.stats[i] += v;
-  }
-  for_each_percpu<vxt_peer_rx>(bpf_map__fd(skel_->maps.peer_rx), sizeof(uint32_t),
-                               [&](const void* key, const std::vector<vxt_peer_rx>& vals) {
-                                 auto& sum = c.peer_rx[*static_cast<const uint32_t*>(key)];
-                                 for (const auto& v : vals) {
-                                   sum.packets += v.packets;
-                                   sum.bytes += v.bytes;
-                                   sum.decapsulated += v.decapsulated;
-                                 }
-                               });
-  for_each_percpu<uint64_t>(bpf_map__fd(skel_->maps.peer_drops), sizeof(vxt_peer_drop_key),
-                            [&](const void* key, const std::vector<uint64_t>& vals) {
-                              const auto* k = static_cast<const vxt_peer_drop_key*>(key);
-                              auto& sum = c.peer_drops[{k->peer, k->cause}];
-                              for (auto v : vals) sum += v;
-                            });
+  read_percpu_array(bpf_map__fd(skel_->maps.stats), c.stats);
+  read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), c.peer_rx);
+  read_peer_drops(bpf_map__fd(skel_->maps.peer_drops), c.peer_drops);
   return c;
 }
 

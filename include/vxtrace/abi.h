@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 1
+#define VXT_ABI_VERSION 2
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -90,8 +90,8 @@ enum vxt_stat {
 	VXT_STAT_PEER_MAP_FULL =
 		6,		/* a new peer did not fit: its packets are not counted per peer */
 	VXT_STAT_JOIN_HITS = 7, /* drops joined to their tunnel */
-	VXT_STAT_DROPS_PARSED = 8,  /* drops whose packet was parsed */
-	VXT_STAT_FLOW_MAP_FULL = 9, /* tunnel metadata not recorded */
+	VXT_STAT_DROPS_PARSED = 8,   /* drops whose packet was parsed */
+	VXT_STAT_JOIN_SLOT_BUSY = 9, /* tunnel not recorded: another CPU was writing its slot */
 	VXT_STAT_COUNT = 10,
 };
 
@@ -133,6 +133,37 @@ struct vxt_tunnel {
 };
 VXT_STATIC_ASSERT(sizeof(struct vxt_tunnel) == 20, "vxt_tunnel layout");
 
+/* One slot of the tunnel join (bpf/tunnel_join.bpf.h): a direct-mapped array indexed by a
+ * hash of the inner identity. One cache line each, so CPUs writing neighbours do not share
+ * a line. */
+#define VXT_JOIN_SLOTS 16384 /* power of two */
+struct vxt_join_slot {
+	__u64 seq; /* odd while a writer owns the slot; 0: never written */
+	struct vxt_flow_key key;
+	struct vxt_tunnel tunnel;
+	__u8 pad[20];
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_join_slot) == 64, "vxt_join_slot layout");
+
+static inline __u64 vxt_flow_key_lo(const struct vxt_flow_key *k)
+{
+	return (__u64)k->saddr << 32 | k->daddr;
+}
+
+static inline __u64 vxt_flow_key_hi(const struct vxt_flow_key *k)
+{
+	return (__u64)k->sport << 48 | (__u64)k->dport << 32 | (__u64)k->ip_id << 16 |
+	       (__u64)k->proto << 8 | k->pad;
+}
+
+static inline __u32 vxt_join_slot_of(const struct vxt_flow_key *k)
+{
+	__u64 h = vxt_flow_key_lo(k) * 0x9E3779B97F4A7C15ull ^
+		  vxt_flow_key_hi(k) * 0xC2B2AE3D27D4EB4Full;
+
+	return (__u32)(h >> 40) & (VXT_JOIN_SLOTS - 1);
+}
+
 /* Common header first in every event, so a reader can dispatch and skip. */
 struct vxt_event_header {
 	__u16 type; /* enum vxt_event_type */
@@ -168,6 +199,24 @@ struct vxt_peer_rx {
 	__u64 decapsulated; /* of those, seen again on the VXLAN device */
 };
 VXT_STATIC_ASSERT(sizeof(struct vxt_peer_rx) == 24, "vxt_peer_rx layout");
+
+/* peer_slots, a per-CPU direct-mapped table of peers, is looked up before the peer_rx
+ * hash: an inlined array access instead of a hash call on every packet. A slot belongs to
+ * the first peer that hashed to it on that CPU; the others fall through to the hash, so a
+ * peer's total is the sum over both maps and all CPUs. */
+#define VXT_PEER_SLOTS_SHIFT 10
+#define VXT_PEER_SLOTS	     (1u << VXT_PEER_SLOTS_SHIFT)
+struct vxt_peer_slot {
+	__u32 peer; /* 0: free */
+	__u32 pad;
+	struct vxt_peer_rx rx;
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_peer_slot) == 32, "vxt_peer_slot layout");
+
+static inline __u32 vxt_peer_slot_of(__u32 peer)
+{
+	return (peer * 0x9E3779B1u) >> (32 - VXT_PEER_SLOTS_SHIFT);
+}
 
 struct vxt_peer_drop_key {
 	__u32 peer;

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <numeric>
 
+#include "map_readers.hpp"
 #include "packet_builder.hpp"
 #include "vxtrace.skel.h"
 #include "vxtrace/abi.h"
@@ -45,26 +47,31 @@ class TcIngressTest : public ::testing::Test {
   void overlay(const Bytes& f) { run(skel_->progs.vxt_tc_overlay, f); }
 
   vxt_peer_rx peer(const char* addr) {
-    uint32_t key = ip(addr);
-    std::vector<vxt_peer_rx> v(libbpf_num_possible_cpus());
-    vxt_peer_rx sum{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.peer_rx), &key, v.data())) return sum;
-    for (const auto& x : v) {
-      sum.packets += x.packets;
-      sum.bytes += x.bytes;
-      sum.decapsulated += x.decapsulated;
-    }
-    return sum;
+    std::map<uint32_t, vxt_peer_rx> peers;
+    read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), peers);
+    auto it = peers.find(ip(addr));
+    return it == peers.end() ? vxt_peer_rx{} : it->second;
   }
   uint64_t stat(uint32_t which) {
     std::vector<uint64_t> v(libbpf_num_possible_cpus());
     bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stats), &which, v.data());
     return std::accumulate(v.begin(), v.end(), uint64_t{0});
   }
+  static vxt_flow_key key_of(const Ip4Packet& inner) {
+    return {inner.src,   inner.dst, htons(inner.sport), htons(inner.dport), htons(inner.id),
+            inner.proto, 0};
+  }
+  // Reads the join slot of `inner` the way the kfree_skb program does (without forgetting).
   bool tunnel_for(const Ip4Packet& inner, vxt_tunnel* t) {
-    vxt_flow_key k{inner.src,   inner.dst, htons(inner.sport), htons(inner.dport), htons(inner.id),
-                   inner.proto, 0};
-    return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_by_flow), &k, t) == 0;
+    vxt_flow_key k = key_of(inner);
+    uint32_t i = vxt_join_slot_of(&k);
+    vxt_join_slot s{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_join), &i, &s)) return false;
+    if (s.seq == 0 || s.seq % 2 || vxt_flow_key_lo(&s.key) != vxt_flow_key_lo(&k) ||
+        vxt_flow_key_hi(&s.key) != vxt_flow_key_hi(&k))
+      return false;
+    *t = s.tunnel;
+    return true;
   }
 
   std::unique_ptr<vxtrace_bpf, SkelDeleter> skel_;
@@ -124,6 +131,46 @@ TEST_F(TcIngressTest, OverlayCountsWhatSurvivedDecapsulation) {
   EXPECT_EQ(peer("192.0.2.1").packets, 2u);
   EXPECT_EQ(peer("192.0.2.1").decapsulated, 1u);
   EXPECT_EQ(stat(VXT_STAT_TC_OVERLAY_PKTS), 2u);
+}
+
+// The join is direct-mapped: a newer identity that hashes to the same slot replaces the
+// older one, which then no longer matches (rather than matching the wrong tunnel).
+TEST_F(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
+  Ip4Packet first{ip("10.244.1.10"), ip("10.244.2.10"), 17, 1, 5000, 53};
+  vxt_flow_key k1 = key_of(first), k2;
+  Ip4Packet second = first;
+  do {  // about VXT_JOIN_SLOTS tries
+    ++second.id;
+    k2 = key_of(second);
+  } while (vxt_join_slot_of(&k2) != vxt_join_slot_of(&k1));
+  underlay(vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, first.build()));
+  vxt_tunnel t{};
+  ASSERT_TRUE(tunnel_for(first, &t));
+  EXPECT_EQ(t.peer, ip("192.0.2.1"));
+  underlay(vxlan_frame(ip("192.0.2.3"), ip("192.0.2.2"), 4096, second.build()));
+  EXPECT_FALSE(tunnel_for(first, &t));
+  ASSERT_TRUE(tunnel_for(second, &t));
+  EXPECT_EQ(t.peer, ip("192.0.2.3"));
+  EXPECT_EQ(stat(VXT_STAT_JOIN_SLOT_BUSY), 0u);
+}
+
+// Peers share the per-CPU slot array; one whose slot is taken is counted in the hash, and
+// the readers add both.
+TEST_F(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
+  // Synthetic frames only (BPF_PROG_TEST_RUN): b walks up from 198.51.100.1 until it collides.
+  uint32_t a = ip("192.0.2.1"), b = ip("198.51.100.1");
+  for (uint32_t n = 1; vxt_peer_slot_of(b) != vxt_peer_slot_of(a); ++n)
+    b = htonl(ntohl(ip("198.51.100.1")) + n);
+  Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 17, 7, 5000, 53};
+  for (int i = 0; i < 3; ++i) underlay(vxlan_frame(a, ip("192.0.2.2"), 4096, inner.build()));
+  for (int i = 0; i < 5; ++i) underlay(vxlan_frame(b, ip("192.0.2.2"), 4096, inner.build()));
+  overlay(ethernet(inner.build()));  // the latest packet with that identity came from b
+  std::map<uint32_t, vxt_peer_rx> peers;
+  read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), peers);
+  EXPECT_EQ(peers[a].packets, 3u);
+  EXPECT_EQ(peers[b].packets, 5u);
+  EXPECT_EQ(peers[b].decapsulated, 1u);
+  EXPECT_EQ(stat(VXT_STAT_PEER_MAP_FULL), 0u);
 }
 
 }  // namespace
