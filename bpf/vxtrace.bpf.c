@@ -90,7 +90,7 @@ int vxt_tc_overlay(struct __sk_buff *skb)
 	if (!f.valid)
 		return TC_ACT_UNSPEC;
 	flow_key(&f, &key);
-	if (join_lookup(&key, &t, false)) {
+	if (join_lookup(&key, &t)) {
 		rx = peer_rx_of(t.peer);
 		if (rx)
 			rx->decapsulated++;
@@ -173,8 +173,7 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 	if (!flow->valid)
 		return;
 	flow_key(flow, &key);
-	/* The packet is gone: forget it so its identity cannot match later. */
-	if (!join_lookup(&key, &seen, true))
+	if (!join_lookup(&key, &seen))
 		return;
 	if (p.is_vxlan) {
 		tun->rx_csum = seen.rx_csum;

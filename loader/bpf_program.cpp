@@ -57,6 +57,10 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
       false);
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
+  if (int err = bpf_map__set_max_entries(skel->maps.tunnel_join, config.join_slots))
+    throw FatalError(errno_error("bad tunnel-join size", err));
+  skel->rodata->join_slot_mask = config.join_slots - 1;
+  skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 
   if (int err = vxtrace_bpf__load(skel))
     throw FatalError(errno_error(

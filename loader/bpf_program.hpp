@@ -8,6 +8,7 @@
 #include "drop_reasons.hpp"
 #include "result.hpp"
 #include "summary.hpp"
+#include "vxtrace/abi.h"
 
 struct vxtrace_bpf;
 struct bpf_link;
@@ -20,6 +21,7 @@ struct BpfConfig {
   uint32_t stream_causes = 0;
   uint32_t ringbuf_bytes = 1u << 20;
   bool kfree_skb_has_rx_sk = true;  // which kfree_skb program variant this kernel can load
+  uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;  // per CPU, a power of two
 };
 
 class BpfProgram {

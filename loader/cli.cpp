@@ -35,6 +35,17 @@ void add_target_options(CLI::App& app, Options& o, bool with_output = true) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 }
 
+CLI::Validator power_of_two_at_least(unsigned long min) {
+  return CLI::Validator(
+      [min](std::string& s) {
+        unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
+        return (v >= min && (v & (v - 1)) == 0)
+                   ? std::string{}
+                   : "must be a power of two >= " + std::to_string(min);
+      },
+      "POW2");
+}
+
 struct TraceFlags {
   std::string causes = "default", mode = "auto";
 };
@@ -48,10 +59,12 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
       ->capture_default_str();
   app.add_option("--ringbuf-kib", o.ringbuf_kib, "Ring buffer size in KiB (power of two, >= 4)")
       ->capture_default_str()
-      ->check([](const std::string& s) {
-        unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
-        return (v >= 4 && (v & (v - 1)) == 0) ? std::string{} : "must be a power of two >= 4";
-      });
+      ->check(power_of_two_at_least(4));
+  app.add_option("--join-slots", o.join_slots,
+                 "Tunnel-join slots per CPU (power of two, >= 64; 64 bytes each): how many recent "
+                 "packets per CPU a later drop can still be joined to its tunnel")
+      ->capture_default_str()
+      ->check(power_of_two_at_least(64));
   app.add_option("--attach-mode", f.mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "tcx", "clsact"}));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tc_attach.hpp"
+#include "vxtrace/abi.h"
 
 namespace vxt {
 
@@ -33,6 +34,7 @@ struct Options {
   double interval_s = 0;  // 0: summary only at exit
   uint32_t stream_causes = 0;
   uint32_t ringbuf_kib = 1024;
+  uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;
   AttachMode attach_mode = AttachMode::automatic;
   std::string node;  // defaults to the hostname
   std::string log_level = "info";

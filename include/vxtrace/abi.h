@@ -91,7 +91,7 @@ enum vxt_stat {
 		6,		/* a new peer did not fit: its packets are not counted per peer */
 	VXT_STAT_JOIN_HITS = 7, /* drops joined to their tunnel */
 	VXT_STAT_DROPS_PARSED = 8,   /* drops whose packet was parsed */
-	VXT_STAT_JOIN_SLOT_BUSY = 9, /* tunnel not recorded: another CPU was writing its slot */
+	VXT_STAT_JOIN_OTHER_CPU = 9, /* joins found in another CPU's array, not this one's */
 	VXT_STAT_COUNT = 10,
 };
 
@@ -133,12 +133,12 @@ struct vxt_tunnel {
 };
 VXT_STATIC_ASSERT(sizeof(struct vxt_tunnel) == 20, "vxt_tunnel layout");
 
-/* One slot of the tunnel join (bpf/tunnel_join.bpf.h): a direct-mapped array indexed by a
- * hash of the inner identity. One cache line each, so CPUs writing neighbours do not share
- * a line. */
-#define VXT_JOIN_SLOTS 16384 /* power of two */
+/* One slot of the tunnel join (bpf/tunnel_join.bpf.h): per-CPU direct-mapped arrays
+ * indexed by a hash of the inner identity. 64 bytes, so a slot never straddles two cache
+ * lines. */
+#define VXT_JOIN_SLOTS_DEFAULT 4096 /* per CPU; a power of two */
 struct vxt_join_slot {
-	__u64 seq; /* odd while a writer owns the slot; 0: never written */
+	__u64 seq; /* odd while being written; 0: never written */
 	struct vxt_flow_key key;
 	struct vxt_tunnel tunnel;
 	__u8 pad[20];
@@ -156,12 +156,16 @@ static inline __u64 vxt_flow_key_hi(const struct vxt_flow_key *k)
 	       (__u64)k->proto << 8 | k->pad;
 }
 
-static inline __u32 vxt_join_slot_of(const struct vxt_flow_key *k)
+/* A flow's packets carry consecutive IP IDs, so they go to consecutive slots: a burst
+ * writes memory in sequence (same pages, prefetched lines) instead of at random, and a
+ * flow keeps its last `slots` packets. ip_id is in network order (bpfel and x86 hosts). */
+static inline __u32 vxt_join_hash(const struct vxt_flow_key *k)
 {
-	__u64 h = vxt_flow_key_lo(k) * 0x9E3779B97F4A7C15ull ^
-		  vxt_flow_key_hi(k) * 0xC2B2AE3D27D4EB4Full;
+	__u64 flow =
+		((__u64)k->saddr << 32 | k->daddr) * 0x9E3779B97F4A7C15ull ^
+		((__u64)k->sport << 24 | (__u64)k->dport << 8 | k->proto) * 0xC2B2AE3D27D4EB4Full;
 
-	return (__u32)(h >> 40) & (VXT_JOIN_SLOTS - 1);
+	return (__u32)(flow >> 32) + __builtin_bswap16(k->ip_id);
 }
 
 /* Common header first in every event, so a reader can dispatch and skip. */

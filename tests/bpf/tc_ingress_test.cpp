@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <map>
@@ -29,6 +30,16 @@ class TcIngressTest : public ::testing::Test {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF)";
     skel_.reset(vxtrace_bpf__open_and_load());
     ASSERT_TRUE(skel_) << "BPF object failed to load";
+    // The join is per CPU: runs pinned to one CPU see one array, as one NIC queue would.
+    ASSERT_EQ(sched_getaffinity(0, sizeof(saved_), &saved_), 0);
+    pin(0);
+  }
+  void TearDown() override { sched_setaffinity(0, sizeof(saved_), &saved_); }
+  static void pin(int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   }
 
   // Runs `prog` on `frame`; asserts it passed the packet on untouched.
@@ -61,20 +72,27 @@ class TcIngressTest : public ::testing::Test {
     return {inner.src,   inner.dst, htons(inner.sport), htons(inner.dport), htons(inner.id),
             inner.proto, 0};
   }
-  // Reads the join slot of `inner` the way the kfree_skb program does (without forgetting).
+  static uint32_t slot_of(const vxt_flow_key& k) {
+    return vxt_join_hash(&k) & (VXT_JOIN_SLOTS_DEFAULT - 1);
+  }
+  // Reads the join slot of `inner` the way the kfree_skb program does: on any CPU.
   bool tunnel_for(const Ip4Packet& inner, vxt_tunnel* t) {
     vxt_flow_key k = key_of(inner);
-    uint32_t i = vxt_join_slot_of(&k);
-    vxt_join_slot s{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_join), &i, &s)) return false;
-    if (s.seq == 0 || s.seq % 2 || vxt_flow_key_lo(&s.key) != vxt_flow_key_lo(&k) ||
-        vxt_flow_key_hi(&s.key) != vxt_flow_key_hi(&k))
-      return false;
-    *t = s.tunnel;
-    return true;
+    uint32_t i = slot_of(k);
+    std::vector<vxt_join_slot> percpu(libbpf_num_possible_cpus());
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_join), &i, percpu.data())) return false;
+    for (const auto& s : percpu) {
+      if (s.seq == 0 || s.seq % 2 || vxt_flow_key_lo(&s.key) != vxt_flow_key_lo(&k) ||
+          vxt_flow_key_hi(&s.key) != vxt_flow_key_hi(&k))
+        continue;
+      *t = s.tunnel;
+      return true;
+    }
+    return false;
   }
 
   std::unique_ptr<vxtrace_bpf, SkelDeleter> skel_;
+  cpu_set_t saved_;
 };
 
 TEST_F(TcIngressTest, CountsVxlanPerPeerAndRemembersTheTunnel) {
@@ -139,10 +157,10 @@ TEST_F(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
   Ip4Packet first{ip("10.244.1.10"), ip("10.244.2.10"), 17, 1, 5000, 53};
   vxt_flow_key k1 = key_of(first), k2;
   Ip4Packet second = first;
-  do {  // about VXT_JOIN_SLOTS tries
+  do {  // about VXT_JOIN_SLOTS_DEFAULT tries
     ++second.id;
     k2 = key_of(second);
-  } while (vxt_join_slot_of(&k2) != vxt_join_slot_of(&k1));
+  } while (slot_of(k2) != slot_of(k1));
   underlay(vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, first.build()));
   vxt_tunnel t{};
   ASSERT_TRUE(tunnel_for(first, &t));
@@ -151,7 +169,19 @@ TEST_F(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
   EXPECT_FALSE(tunnel_for(first, &t));
   ASSERT_TRUE(tunnel_for(second, &t));
   EXPECT_EQ(t.peer, ip("192.0.2.3"));
-  EXPECT_EQ(stat(VXT_STAT_JOIN_SLOT_BUSY), 0u);
+}
+
+// A packet received on one CPU and seen again (or dropped) on another is still joined, by
+// searching the other CPUs' arrays.
+TEST_F(TcIngressTest, JoinFindsATunnelRecordedOnAnotherCpu) {
+  if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+    GTEST_SKIP() << "needs two CPUs";
+  Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 17, 9, 5000, 53};
+  underlay(vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, inner.build()));
+  pin(1);
+  overlay(ethernet(inner.build()));
+  EXPECT_EQ(peer("192.0.2.1").decapsulated, 1u);
+  EXPECT_EQ(stat(VXT_STAT_JOIN_OTHER_CPU), 1u);
 }
 
 // Peers share the per-CPU slot array; one whose slot is taken is counted in the hash, and

@@ -46,7 +46,9 @@ TEST(Cli, AllFlags) {
                   "--node",
                   "n1",
                   "--ringbuf-kib",
-                  "64"});
+                  "64",
+                  "--join-slots",
+                  "16384"});
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
   EXPECT_EQ(o.ifaces, (std::vector<std::string>{"eth0", "eth1"}));
@@ -58,14 +60,19 @@ TEST(Cli, AllFlags) {
   EXPECT_EQ(o.attach_mode, AttachMode::clsact);
   EXPECT_EQ(o.node, "n1");
   EXPECT_EQ(o.ringbuf_kib, 64u);
+  EXPECT_EQ(o.join_slots, 16384u);
 }
 
 // Each bad value: nonzero exit and one line naming the flag.
 TEST(Cli, BadValuesGiveOneLineErrors) {
   std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
-      {{"--output", "xml"}, "--output"},          {{"--vxlan-port", "70000"}, "--vxlan-port"},
-      {{"--duration", "-1"}, "--duration"},       {{"--causes", "bogus"}, "bogus"},
-      {{"--ringbuf-kib", "100"}, "power of two"}, {{"--no-such-flag"}, "--no-such-flag"},
+      {{"--output", "xml"}, "--output"},
+      {{"--vxlan-port", "70000"}, "--vxlan-port"},
+      {{"--duration", "-1"}, "--duration"},
+      {{"--causes", "bogus"}, "bogus"},
+      {{"--ringbuf-kib", "100"}, "power of two"},
+      {{"--no-such-flag"}, "--no-such-flag"},
+      {{"--join-slots", "32"}, "power of two >= 64"},
   };
   for (const auto& [args, needle] : cases) {
     auto r = parse(args);
