@@ -49,7 +49,6 @@ std::vector<Target> resolve_targets(const Options& o) {
 }
 
 KernelBtf load_kernel_btf() {
-  must(check_capabilities());
   must(check_btf());
   return must(read_kernel_btf());
 }
@@ -57,11 +56,15 @@ KernelBtf load_kernel_btf() {
 }  // namespace
 
 Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
-    : symbols_(Symbolizer::from_proc()), attach_mode_(o.attach_mode) {
+    : attach_mode_(o.attach_mode) {
+  must(check_capabilities());  // first: without them, nothing else is worth saying
+  // Built while the rest starts (~50-100 ms of reading); the first decode waits if need be.
+  symbols_ = Symbolizer::from_proc_async([](size_t symbols) {
+    if (symbols == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
+  });
   auto kernel = load_kernel_btf();
   reasons_ = std::move(kernel.reasons);
   route_libbpf_logs();
-  if (symbols_.size() == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024,
