@@ -25,14 +25,25 @@ std::pair<uint64_t, uint64_t> split(uint64_t total, const LiveEvidence& live,
   return {outer, total - outer};
 }
 
-json peer_evidence(const PeerSummary& p, uint64_t drops, const LiveEvidence& live) {
+// Both per-peer findings: which checksums the peer gets wrong, its numbers, fixed on that node.
+Finding peer_finding(std::string id, const std::string& bad, const PeerSummary& p, uint64_t drops,
+                     const LiveEvidence& live) {
+  auto f = Finding::make(std::move(id), Severity::critical, Evidence::live_drops, drops);
+  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
+  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad {} checksums", p.peer,
+                        percent(ratio), bad);
   json reasons = json::object();
   if (auto it = live.checksum_by_peer.find(p.peer); it != live.checksum_by_peer.end())
     reasons = it->second.reasons;
-  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
-  return {{"peer", p.peer},      {"rx_packets", p.rx_packets}, {"checksum_drops", drops},
-          {"drop_ratio", ratio}, {"reasons", reasons},         {"window_s", live.seconds}};
+  f.evidence = {{"peer", p.peer},      {"rx_packets", p.rx_packets}, {"checksum_drops", drops},
+                {"drop_ratio", ratio}, {"reasons", reasons},         {"window_s", live.seconds}};
+  f.run_on = "node " + p.peer;
+  return f;
 }
+
+const char* kChecksumOffloadBroken =
+    "kubectl patch felixconfiguration default --type merge -p "
+    "'{\"spec\":{\"featureDetectOverride\":\"ChecksumOffloadBroken=true\"}}'";
 
 std::string systemd_unit(const std::string& dev, const std::string& features) {
   return fmt::format(
@@ -45,11 +56,7 @@ std::string systemd_unit(const std::string& dev, const std::string& features) {
 
 Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& live,
                    const DeviceNames& n) {
-  auto f = Finding::make("outer_checksum_peer", Severity::critical, Evidence::live_drops, drops);
-  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
-  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad outer UDP checksums",
-                        p.peer, percent(ratio));
-  f.evidence = peer_evidence(p, drops, live);
+  auto f = peer_finding("outer_checksum_peer", "outer UDP", p, drops, live);
   f.evidence["kernel_Udp_InCsumErrors"] = live.counter(kUdpCsumErrors);
   f.evidence["underlay_name_assumed"] = n.underlay;
   f.root_cause = fmt::format(
@@ -57,7 +64,6 @@ Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
       "checksum offload tx-udp_tnl-csum-segmentation with a buggy driver/firmware, e.g. i40e on "
       "X710), and this node's UDP stack drops them.",
       p.peer);
-  f.run_on = "node " + p.peer;
   const std::string off = "tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off";
   f.fix_now = {fmt::format("ethtool -K {} {}", n.underlay, off)};
   f.persistent = {fmt::format("update the NIC firmware/driver of {} (`ethtool -i {}` there shows "
@@ -77,22 +83,17 @@ std::string inner_protocols(const LiveEvidence& live, const std::string& peer) {
 
 Finding inner_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& live,
                    const DeviceNames& n) {
-  auto f = Finding::make("inner_checksum_peer", Severity::critical, Evidence::live_drops, drops);
-  double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
-  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad inner {} checksums", p.peer,
-                        percent(ratio), inner_protocols(live, p.peer));
-  f.evidence = peer_evidence(p, drops, live);
+  auto f =
+      peer_finding("inner_checksum_peer", "inner " + inner_protocols(live, p.peer), p, drops, live);
   f.root_cause = fmt::format(
       "Node {} leaves the inner checksum to tx-checksum-ip-generic on {} and gets it wrong "
       "(the MASQUERADE bug fixed in Linux {}), so the receiving pod's stack drops the packets.",
       p.peer, n.vxlan_dev, inner_csum_fix_versions());
-  f.run_on = "node " + p.peer;
   f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
   f.persistent = {
       fmt::format("upgrade the kernel of {} to {} or later", p.peer, inner_csum_fix_versions()),
-      "kubectl patch felixconfiguration default --type merge -p "
-      "'{\"spec\":{\"featureDetectOverride\":\"ChecksumOffloadBroken=true\"}}' (Calico >= 3.20 "
-      "then keeps the offload off on every node)"};
+      std::string(kChecksumOffloadBroken) +
+          " (Calico >= 3.20 then keeps the offload off on every node)"};
   return f;
 }
 
@@ -129,8 +130,7 @@ Finding local_kernel(const std::string& release, const DeviceNames& n) {
   f.run_on = "this node";
   f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
   f.persistent = {fmt::format("upgrade the kernel to {} or later", inner_csum_fix_versions()),
-                  "kubectl patch felixconfiguration default --type merge -p "
-                  "'{\"spec\":{\"featureDetectOverride\":\"ChecksumOffloadBroken=true\"}}'"};
+                  kChecksumOffloadBroken};
   return f;
 }
 

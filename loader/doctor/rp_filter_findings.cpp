@@ -16,21 +16,27 @@ std::string why_effective(const RpEffective& e) {
                      e.dev_value);
 }
 
-json rp_evidence(const RpEffective& e) {
-  return {{"dev", e.dev},
-          {"dev_rp_filter", e.dev_value},
-          {"all_rp_filter", e.all},
-          {"effective", e.effective},
-          {"mode", rp_mode_name(e.effective)}};
+// What both findings show and how both fix it: the device's knobs, lowered on this node.
+Finding rp_finding(std::string id, Severity s, Evidence basis, uint64_t weight,
+                   const RpEffective& e) {
+  auto f = Finding::make(std::move(id), s, basis, weight);
+  f.evidence = {{"dev", e.dev},
+                {"dev_rp_filter", e.dev_value},
+                {"all_rp_filter", e.all},
+                {"effective", e.effective},
+                {"mode", rp_mode_name(e.effective)}};
+  f.run_on = "this node";
+  f.fix_now = rp_filter_fix(e);
+  f.persistent = rp_filter_persistent(e);
+  return f;
 }
 
 Finding live_drops(const RpEffective& e, uint64_t drops, const LiveEvidence& live) {
-  auto f = Finding::make("rp_filter_drops", Severity::critical, Evidence::live_drops, drops);
+  auto f = rp_finding("rp_filter_drops", Severity::critical, Evidence::live_drops, drops, e);
   f.title = fmt::format(
       "rp_filter dropped {} packets arriving on {} in {:.0f} s (effective "
       "rp_filter {} = max(all {}, {} {}))",
       drops, e.dev, live.seconds, e.effective, e.all, e.dev, e.dev_value);
-  f.evidence = rp_evidence(e);
   f.evidence["drops"] = drops;
   f.evidence["kernel_TcpExt_IPReversePathFilter"] = live.counter(kRpFilterCounter);
   if (auto it = live.rp_filter_sources.find(e.dev); it != live.rp_filter_sources.end())
@@ -39,29 +45,22 @@ Finding live_drops(const RpEffective& e, uint64_t drops, const LiveEvidence& liv
       "Reverse-path filtering on {} drops packets whose source is routed back through another "
       "device (asymmetric overlay paths, NAT replies): {}.",
       e.dev, why_effective(e));
-  f.run_on = "this node";
-  f.fix_now = rp_filter_fix(e);
   if (f.fix_now.empty())  // already lowered since the drops: say so rather than print nothing
     f.fix_now = {
         fmt::format("sysctl net/ipv4/conf/all/rp_filter net/ipv4/conf/{}/rp_filter  # "
                     "already 0 now; something resets it",
                     e.dev)};
-  f.persistent = rp_filter_persistent(e);
   return f;
 }
 
 Finding strict_on_path(const RpEffective& e) {
-  auto f = Finding::make("rp_filter_strict", Severity::warning, Evidence::configuration);
+  auto f = rp_finding("rp_filter_strict", Severity::warning, Evidence::configuration, 0, e);
   f.title = fmt::format("strict rp_filter in force on {} (max(all {}, {} {}) = 1)", e.dev, e.all,
                         e.dev, e.dev_value);
-  f.evidence = rp_evidence(e);
   f.root_cause = fmt::format(
       "Strict reverse-path filtering on the tunnel path drops packets from pods whose source is "
       "routed via another device and NAT replies: {}.",
       why_effective(e));
-  f.run_on = "this node";
-  f.fix_now = rp_filter_fix(e);
-  f.persistent = rp_filter_persistent(e);
   return f;
 }
 

@@ -20,29 +20,31 @@ sys.path.insert(0, str(ROOT / "lab"))
 VXTRACE = os.environ.get("VXTRACE_BIN", str(ROOT / "build" / "loader" / "vxtrace"))
 
 
-class Vxtrace:
-    """`with Vxtrace(ns, args) as vx:` ... `vx.stop()` -> (drops, summary)."""
+class JsonProcess:
+    """The harness the trace and the agent tests share: `cmd` under Popen, its JSON stdout
+    lines in `lines` and its stderr in `stderr` as they come. `with` returns once the `start`
+    line is out and `ready()` holds, and kills the process and closes its pipes on the way out."""
 
-    def __init__(self, ns: str, *args: str, wrapper: list[str] | None = None, start_timeout=15.0):
-        self.cmd = (wrapper or []) + ["ip", "netns", "exec", ns, VXTRACE, "-o", "json", *args]
+    name = "process"  # for errors
+
+    def __init__(self, cmd: list[str], start_timeout: float):
+        self.cmd = cmd
         self.start_timeout = start_timeout
         self.lines: list[dict] = []
         self.stderr = ""
         self.start: dict | None = None
-        self._started = threading.Event()
+        self._lock = threading.Lock()
+        self._started = threading.Event()  # the start line, or stdout closed without one
 
-    def __enter__(self) -> "Vxtrace":
+    def __enter__(self):
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._err_reader.start()
-        if not self._started.wait(self.start_timeout) or self.start is None:
-            if self.proc.poll() is None:
-                self.kill()
-            self.proc.wait(10)
-            self._err_reader.join(5)
-            raise RuntimeError(f"vxtrace did not start: {' '.join(self.cmd)}\n{self.stderr}")
+        if not self._started.wait(self.start_timeout) or self.start is None or not self.ready():
+            self.__exit__()
+            raise RuntimeError(f"{self.name} did not start: {' '.join(self.cmd)}\n{self.stderr}")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -53,35 +55,72 @@ class Vxtrace:
         self.proc.stdout.close()
         self.proc.stderr.close()
 
+    def ready(self) -> bool:
+        """After the start line: whatever else must hold before the test goes on."""
+        return True
+
     def _read(self) -> None:
         for line in self.proc.stdout:
             obj = json.loads(line)
-            self.lines.append(obj)
+            with self._lock:
+                self.lines.append(obj)
             if obj["type"] == "start":
                 self.start = obj
                 self._started.set()
         self._started.set()
 
     def _read_stderr(self) -> None:
-        self.stderr = self.proc.stderr.read()
+        for line in self.proc.stderr:
+            self.stderr += line
+
+    def of_type(self, kind: str) -> list[dict]:
+        with self._lock:
+            return [l for l in self.lines if l["type"] == kind]
+
+    @staticmethod
+    def wait_for(pred, timeout: float, step: float = 0.05):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (v := pred()):
+                return v
+            time.sleep(step)
+        return pred()
 
     def kill(self, sig=signal.SIGKILL) -> None:
-        self.proc.send_signal(sig)
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
         self.proc.wait(10)
+
+    def _end(self, sig) -> float:
+        """Signal the process, reap it and read its streams out: the seconds it took to exit."""
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        self.proc.wait(20)
+        took = time.monotonic() - t0
+        self._reader.join(5)
+        self._err_reader.join(5)
+        return took
+
+
+class Vxtrace(JsonProcess):
+    """`with Vxtrace(ns, args) as vx:` ... `vx.stop()` -> (drops, summary)."""
+
+    name = "vxtrace"
+
+    def __init__(self, ns: str, *args: str, wrapper: list[str] | None = None, start_timeout=15.0):
+        super().__init__((wrapper or []) + ["ip", "netns", "exec", ns, VXTRACE, "-o", "json", *args],
+                         start_timeout)
 
     def stop(self, settle: float = 0.5) -> tuple[list[dict], dict]:
         """SIGINT after `settle` seconds (late drops, e.g. socket reads); the drops and the summary."""
         time.sleep(settle)
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(20)
-        self._reader.join(5)
-        self._err_reader.join(5)
+        self._end(signal.SIGINT)
         if self.proc.returncode != 0:
             raise RuntimeError(f"vxtrace exited {self.proc.returncode}: {self.stderr}")
-        summaries = [l for l in self.lines if l["type"] == "summary" and l.get("final")]
+        summaries = [l for l in self.of_type("summary") if l.get("final")]
         if len(summaries) != 1:
             raise RuntimeError(f"expected one final summary, got {len(summaries)}: {self.stderr}")
-        return [l for l in self.lines if l["type"] == "drop"], summaries[0]
+        return self.of_type("drop"), summaries[0]
 
 
 def run_vxtrace(ns: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:

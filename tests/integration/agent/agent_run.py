@@ -11,16 +11,14 @@ import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "lab"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from vxtrace_run import prog_exists, wait_gone  # noqa: E402,F401 (shared with the trace tests)
+# The trace tests' binary, process harness and program checks.
+from vxtrace_run import VXTRACE, JsonProcess, prog_exists, wait_gone  # noqa: E402,F401
 
-VXTRACE = os.environ.get("VXTRACE_BIN", str(ROOT / "build" / "loader" / "vxtrace"))
 PYTHON = "/usr/bin/python3"
 PORT = 9476
 UNDERLAY = "198.51.100.128/26"   # this suite's own addresses: per-peer counts stay ours
@@ -63,63 +61,21 @@ def metric(samples: dict, name: str, **labels) -> float | None:
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
-class Agent:
+class Agent(JsonProcess):
     """`with Agent(ns, args) as ag:` ... `ag.stop()` -> exit code; ag.lines holds the JSON lines."""
+
+    name = "agent"
 
     def __init__(self, ns: str, *args: str, start_timeout: float = 15.0, listen: bool = True,
                  wrapper: list[str] | None = None):
         """listen=False: args carry their own --listen (on PORT); wrapper runs the agent (a container)."""
-        self.ns = ns
         own = ["--listen", f"127.0.0.1:{PORT}"] if listen else []
-        self.cmd = wrapper or ["ip", "netns", "exec", ns, VXTRACE]
-        self.cmd = [*self.cmd, "agent", *own, *args] if not wrapper else [*wrapper, *args]
-        self.start_timeout = start_timeout
-        self.lines: list[dict] = []
-        self.stderr = ""
-        self._lock = threading.Lock()
+        cmd = [*wrapper, *args] if wrapper else ["ip", "netns", "exec", ns, VXTRACE, "agent", *own, *args]
+        super().__init__(cmd, start_timeout)
+        self.ns = ns
 
-    def __enter__(self) -> "Agent":
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._err_reader.start()
-        if not self.wait_for(lambda: self.of_type("start"), self.start_timeout) or \
-                not self.wait_for(lambda: http_get(self.ns, "/healthz")[0] == 200, 5):
-            self.kill()
-            raise RuntimeError(f"agent did not start: {' '.join(self.cmd)}\n{self.stderr}")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc.poll() is None:
-            self.kill()
-        self._reader.join(5)
-        self._err_reader.join(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            obj = json.loads(line)
-            with self._lock:
-                self.lines.append(obj)
-
-    def _read_stderr(self) -> None:
-        for line in self.proc.stderr:
-            self.stderr += line
-
-    def of_type(self, kind: str) -> list[dict]:
-        with self._lock:
-            return [l for l in self.lines if l["type"] == kind]
-
-    @staticmethod
-    def wait_for(pred, timeout: float, step: float = 0.05):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if (v := pred()):
-                return v
-            time.sleep(step)
-        return pred()
+    def ready(self) -> bool:
+        return self.wait_for(lambda: http_get(self.ns, "/healthz")[0] == 200, 5)
 
     def metrics(self) -> dict:
         status, body = http_get(self.ns, "/metrics")
@@ -130,19 +86,9 @@ class Agent:
     def metrics_text(self) -> str:
         return http_get(self.ns, "/metrics")[1]
 
-    def kill(self, sig=signal.SIGKILL) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        self.proc.wait(10)
-
     def stop(self, sig=signal.SIGTERM) -> tuple[int, float]:
         """Signal the agent; (exit code, seconds it took to exit)."""
-        t0 = time.monotonic()
-        self.proc.send_signal(sig)
-        self.proc.wait(20)
-        took = time.monotonic() - t0
-        self._reader.join(5)
-        self._err_reader.join(5)
+        took = self._end(sig)
         return self.proc.returncode, took
 
     def rss_kib(self, field: str = "VmRSS") -> int:
