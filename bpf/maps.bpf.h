@@ -33,7 +33,7 @@ struct {
 	__type(value, struct vxt_peer_slot);
 } peer_slots SEC(".maps");
 
-/* Peers that found their peer_slots slot taken on a CPU. */
+/* Peers that found their peer_slots slot taken on a CPU: packets, and drops by cause. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -74,18 +74,40 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return bpf_map_lookup_elem(map, key);
 }
 
-/* This CPU's counters of `peer`: its peer_slots slot when free or its own, else the hash. */
-static __always_inline struct vxt_peer_rx *peer_rx_of(__u32 peer)
+/* This CPU's slot for `peer` in peer_slots when free or its own; NULL when another peer has
+ * it, and the caller counts in the overflow hashes instead. */
+static __always_inline struct vxt_peer_slot *peer_slot_of(__u32 peer)
 {
 	__u32 i = vxt_peer_slot_of(peer);
 	struct vxt_peer_slot *s = bpf_map_lookup_elem(&peer_slots, &i);
+
+	if (!s || (s->peer != peer && s->peer))
+		return NULL;
+	s->peer = peer;
+	return s;
+}
+
+static __always_inline struct vxt_peer_rx *peer_rx_of(__u32 peer)
+{
+	struct vxt_peer_slot *s = peer_slot_of(peer);
 	struct vxt_peer_rx zero = {};
 
-	if (s && (s->peer == peer || !s->peer)) {
-		s->peer = peer;
-		return &s->rx;
+	return s ? &s->rx : lookup_or_init(&peer_rx, &peer, &zero, VXT_STAT_PEER_MAP_FULL);
+}
+
+static __always_inline void count_peer_drop(__u32 peer, __u8 cause)
+{
+	struct vxt_peer_slot *s = peer_slot_of(peer);
+	struct vxt_peer_drop_key k = {.peer = peer, .cause = cause};
+	__u64 zero = 0, *n;
+
+	if (s && cause < VXT_CAUSE_COUNT) {
+		s->drops[cause]++;
+		return;
 	}
-	return lookup_or_init(&peer_rx, &peer, &zero, VXT_STAT_PEER_MAP_FULL);
+	n = lookup_or_init(&peer_drops, &k, &zero, VXT_STAT_PEER_MAP_FULL);
+	if (n)
+		*n += 1;
 }
 
 #endif

@@ -245,13 +245,8 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	resolve_drop(skb, &flow, &tun);
 	/* Background frees (TCP discarding ACKs at teardown, NOT_SPECIFIED) would inflate a
 	 * sending node's drop ratio without meaning loss: they are never attributed. */
-	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND) {
-		struct vxt_peer_drop_key k = {.peer = tun.peer, .cause = cause};
-		__u64 zero = 0, *n = lookup_or_init(&peer_drops, &k, &zero, VXT_STAT_PEER_MAP_FULL);
-
-		if (n)
-			*n += 1;
-	}
+	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND)
+		count_peer_drop(tun.peer, cause);
 	if (!(stream_causes & (1u << cause)))
 		return 0;
 	if (ct == VXT_CT_UNKNOWN)

@@ -99,8 +99,10 @@ RawCounters BpfProgram::read_counters() const {
   RawCounters c;
   read_percpu_array(bpf_map__fd(skel_->maps.drop_counts), c.drop_slots);
   read_percpu_array(bpf_map__fd(skel_->maps.stats), c.stats);
-  read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), c.peer_rx);
-  read_peer_drops(bpf_map__fd(skel_->maps.peer_drops), c.peer_drops);
+  PeerCounters peers{c.peer_rx, c.peer_drops};
+  read_peers({bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx),
+              bpf_map__fd(skel_->maps.peer_drops)},
+             peers);
   return c;
 }
 

@@ -54,24 +54,24 @@ void read_percpu_array(int fd, std::span<uint64_t> out) {
   for_each_percpu_array<uint64_t>(fd, out.size(), [&](uint32_t key, uint64_t v) { out[key] += v; });
 }
 
-void read_peer_rx(int slots_fd, int overflow_fd, std::map<uint32_t, vxt_peer_rx>& out) {
-  for_each_percpu_array<vxt_peer_slot>(slots_fd, VXT_PEER_SLOTS,
+void read_peers(const PeerMaps& fds, PeerCounters& out) {
+  for_each_percpu_array<vxt_peer_slot>(fds.slots, VXT_PEER_SLOTS,
                                        [&](uint32_t, const vxt_peer_slot& s) {
                                          if (s.rx.packets || s.rx.decapsulated)
-                                           add(out[s.peer], s.rx);
+                                           add(out.rx[s.peer], s.rx);
+                                         for (uint32_t cause = 0; cause < VXT_CAUSE_COUNT; ++cause)
+                                           if (s.drops[cause])
+                                             out.drops[{s.peer, cause}] += s.drops[cause];
                                        });
-  for_each_percpu<vxt_peer_rx>(overflow_fd, sizeof(uint32_t),
+  for_each_percpu<vxt_peer_rx>(fds.rx_overflow, sizeof(uint32_t),
                                [&](const void* key, const std::vector<vxt_peer_rx>& vals) {
-                                 auto& sum = out[*static_cast<const uint32_t*>(key)];
+                                 auto& sum = out.rx[*static_cast<const uint32_t*>(key)];
                                  for (const auto& v : vals) add(sum, v);
                                });
-}
-
-void read_peer_drops(int fd, std::map<std::pair<uint32_t, uint32_t>, uint64_t>& out) {
-  for_each_percpu<uint64_t>(fd, sizeof(vxt_peer_drop_key),
+  for_each_percpu<uint64_t>(fds.drops_overflow, sizeof(vxt_peer_drop_key),
                             [&](const void* key, const std::vector<uint64_t>& vals) {
                               const auto* k = static_cast<const vxt_peer_drop_key*>(key);
-                              auto& sum = out[{k->peer, k->cause}];
+                              auto& sum = out.drops[{k->peer, k->cause}];
                               for (auto v : vals) sum += v;
                             });
 }

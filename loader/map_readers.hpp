@@ -13,11 +13,18 @@ namespace vxt {
 // Adds a per-CPU u64 array into `out` (one slot per key, out.size() keys).
 void read_percpu_array(int fd, std::span<uint64_t> out);
 
-// Adds every peer's counters from the direct-mapped per-CPU peer_slots array and the
-// per-CPU peer_rx overflow hash into `out`, keyed by peer address (network order).
-void read_peer_rx(int slots_fd, int overflow_fd, std::map<uint32_t, vxt_peer_rx>& out);
+struct PeerMaps {
+  int slots;           // per-CPU direct-mapped peer_slots (packets and drops)
+  int rx_overflow;     // per-CPU hash: packets of peers whose slot was taken
+  int drops_overflow;  // per-CPU hash: their drops, keyed by vxt_peer_drop_key
+};
 
-// Adds a per-CPU hash of u64 values keyed by vxt_peer_drop_key into `out`.
-void read_peer_drops(int fd, std::map<std::pair<uint32_t, uint32_t>, uint64_t>& out);
+struct PeerCounters {
+  std::map<uint32_t, vxt_peer_rx>& rx;                       // peer (network order)
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t>& drops;  // (peer, cause)
+};
+
+// Adds every peer's counters, summed over CPUs and over the slot array and the hashes.
+void read_peers(const PeerMaps& fds, PeerCounters& out);
 
 }  // namespace vxt

@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 2
+#define VXT_ABI_VERSION 3
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -214,8 +214,9 @@ struct vxt_peer_slot {
 	__u32 peer; /* 0: free */
 	__u32 pad;
 	struct vxt_peer_rx rx;
+	__u64 drops[VXT_CAUSE_COUNT]; /* drops attributed to this peer, by cause */
 };
-VXT_STATIC_ASSERT(sizeof(struct vxt_peer_slot) == 32, "vxt_peer_slot layout");
+VXT_STATIC_ASSERT(sizeof(struct vxt_peer_slot) == 32 + 8 * VXT_CAUSE_COUNT, "vxt_peer_slot layout");
 
 static inline __u32 vxt_peer_slot_of(__u32 peer)
 {

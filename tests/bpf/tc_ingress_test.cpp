@@ -58,10 +58,18 @@ class TcIngressTest : public ::testing::Test {
   void overlay(const Bytes& f) { run(skel_->progs.vxt_tc_overlay, f); }
 
   vxt_peer_rx peer(const char* addr) {
-    std::map<uint32_t, vxt_peer_rx> peers;
-    read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), peers);
+    auto peers = read_all_peers();
     auto it = peers.find(ip(addr));
     return it == peers.end() ? vxt_peer_rx{} : it->second;
+  }
+  std::map<uint32_t, vxt_peer_rx> read_all_peers() {
+    std::map<uint32_t, vxt_peer_rx> rx;
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> drops;
+    PeerCounters out{rx, drops};
+    read_peers({bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx),
+                bpf_map__fd(skel_->maps.peer_drops)},
+               out);
+    return rx;
   }
   uint64_t stat(uint32_t which) {
     std::vector<uint64_t> v(libbpf_num_possible_cpus());
@@ -195,8 +203,7 @@ TEST_F(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
   for (int i = 0; i < 3; ++i) underlay(vxlan_frame(a, ip("192.0.2.2"), 4096, inner.build()));
   for (int i = 0; i < 5; ++i) underlay(vxlan_frame(b, ip("192.0.2.2"), 4096, inner.build()));
   overlay(ethernet(inner.build()));  // the latest packet with that identity came from b
-  std::map<uint32_t, vxt_peer_rx> peers;
-  read_peer_rx(bpf_map__fd(skel_->maps.peer_slots), bpf_map__fd(skel_->maps.peer_rx), peers);
+  auto peers = read_all_peers();
   EXPECT_EQ(peers[a].packets, 3u);
   EXPECT_EQ(peers[b].packets, 5u);
   EXPECT_EQ(peers[b].decapsulated, 1u);
