@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import ctypes
+import fcntl
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -144,32 +146,59 @@ def foreign_drop_programs(own: set[int]) -> list[str]:
 # --------------------------------------------------------------------------- vxtrace
 
 class Vxtrace:
-    """vxtrace -o json in a lab namespace, stdout to a tmpfs file; stop() -> StreamCount."""
+    """vxtrace -o json in a lab namespace, its stdout a pipe counted as it comes (as a log
+    shipper would read it); stop() -> StreamCount.
+
+    Not a tmpfs file: on this VM, freed memory goes back to the host, and the next storm's
+    200 MB of writes then paid the host's page faults (copy_folio_from_iter_atomic 12x), which
+    halved vxtrace's lines per CPU-second in every storm after the first."""
     start_latencies: list[float] = []   # every start of the run: start -> JSON start line
 
     def __init__(self, binary: str, ns: str, *args: str, peers: list[str] = ()):
-        self.out = Path(tempfile.mkstemp(prefix="vxbench-", suffix=".jsonl", dir=TMP)[1])
-        self.err = self.out.with_suffix(".err")
+        self.err = Path(tempfile.mkstemp(prefix="vxbench-", suffix=".err", dir=TMP)[1])
         self.peers = list(peers)
         t0 = time.monotonic()
-        with open(self.out, "wb") as o, open(self.err, "wb") as e:
-            self.proc = spawn(["ip", "netns", "exec", ns, binary, "-o", "json", *args], stdout=o, stderr=e)
+        with open(self.err, "wb") as e:
+            self.proc = spawn(["ip", "netns", "exec", ns, binary, "-o", "json", *args],
+                              stdout=subprocess.PIPE, stderr=e)
         self.pid = self.proc.pid  # ip netns exec execs vxtrace: same pid
-        deadline = t0 + 15
-        with open(self.out, "rb") as f:
-            while True:
-                line = f.readline()
-                if line.endswith(b"\n"):
-                    break
-                f.seek(0)
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise RuntimeError(f"vxtrace did not start: {self.err.read_text()}")
-                time.sleep(0.001)
+        fd = self.proc.stdout.fileno()
+        try:
+            fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: fewer, larger reads
+        except OSError:
+            pass
+        self.first_line = threading.Event()
+        self.start_raw: bytes | None = None
+        self.count: bl.StreamCount | None = None
+        self.reader = threading.Thread(target=self._count, args=(fd,), daemon=True)
+        self.reader.start()
+        self.first_line.wait(15)
+        if self.start_raw is None:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise RuntimeError(f"vxtrace did not start: {self.err.read_text()}")
         self.start_s = time.monotonic() - t0
         Vxtrace.start_latencies.append(self.start_s)
-        self.start = json.loads(line)
+        self.start = json.loads(self.start_raw)
         self.prog_ids = bl.start_line_prog_ids(self.start)
+
+    def _count(self, fd: int) -> None:
+        def chunks():
+            seen = b""
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                if not self.first_line.is_set():
+                    seen += chunk
+                    if b"\n" in seen:
+                        self.start_raw = seen[:seen.index(b"\n")]
+                        self.first_line.set()
+                yield chunk
+        try:
+            self.count = bl.count_stream(chunks(), self.peers)
+        finally:
+            self.first_line.set()
 
     def cpu_ticks(self) -> int:
         return bl.proc_cpu_ticks(Path(f"/proc/{self.pid}/stat").read_text())
@@ -202,14 +231,13 @@ class Vxtrace:
             self.proc.kill()
             self.proc.wait(5)
         try:
-            with open(self.out, "rb") as f:
-                sc = bl.count_stream(iter(lambda: f.read(1 << 22), b""), self.peers)
-            if sc.summary is None:
+            self.reader.join(60)
+            sc = self.count
+            if sc is None or sc.summary is None:
                 raise RuntimeError(f"vxtrace gave no final summary (exit {self.proc.returncode}): "
                                    f"{self.err.read_text()[-2000:]}")
             return sc
         finally:
-            self.out.unlink(missing_ok=True)
             self.err.unlink(missing_ok=True)
 
     def __enter__(self) -> "Vxtrace":
@@ -219,7 +247,7 @@ class Vxtrace:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
-        self.out.unlink(missing_ok=True)
+        self.reader.join(10)
         self.err.unlink(missing_ok=True)
 
 
