@@ -33,7 +33,7 @@ struct {
 	__type(value, struct vxt_peer_slot);
 } peer_slots SEC(".maps");
 
-/* Peers that found their peer_slots slot taken on a CPU: packets, and drops by cause. */
+/* Packets of peers that found their peer_slots slot taken on a CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -41,9 +41,10 @@ struct {
 	__type(value, struct vxt_peer_rx);
 } peer_rx SEC(".maps");
 
+/* Drops of those peers, by cause: overflow only, so far fewer than peers x causes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096 * VXT_CAUSE_COUNT);
+	__uint(max_entries, 8192);
 	__type(key, struct vxt_peer_drop_key);
 	__type(value, __u64);
 } peer_drops SEC(".maps");
