@@ -102,6 +102,7 @@ json to_json(const Summary& s) {
           {"lost_events", s.lost_events},
           {"events", s.events},
           {"joined", s.join_hits},
+          {"joined_other_cpu", s.join_other_cpu},
           {"malformed_vxlan", s.malformed},
           {"peer_map_full", s.peer_map_full}};
 }

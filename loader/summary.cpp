@@ -44,6 +44,7 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   s.lost_events = c.stats[VXT_STAT_LOST_EVENTS];
   s.events = c.stats[VXT_STAT_EVENTS];
   s.join_hits = c.stats[VXT_STAT_JOIN_HITS];
+  s.join_other_cpu = c.stats[VXT_STAT_JOIN_OTHER_CPU];
   s.malformed = c.stats[VXT_STAT_TC_MALFORMED];
   s.peer_map_full = c.stats[VXT_STAT_PEER_MAP_FULL];
   return s;

@@ -96,6 +96,9 @@ void write_self(Exposition& e, const MetricsInput& in) {
   e.family("vxtrace_joined_drops_total", "counter",
            "Drops after decapsulation joined to their tunnel.");
   e.sample({}, s.join_hits);
+  e.family("vxtrace_joins_other_cpu_total", "counter",
+           "Tunnel joins found in another CPU's join array (receive and drop on different CPUs).");
+  e.sample({}, s.join_other_cpu);
   e.family("vxtrace_malformed_vxlan_packets_total", "counter",
            "Packets to the VXLAN port that did not parse as VXLAN.");
   e.sample({}, s.malformed);

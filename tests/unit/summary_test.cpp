@@ -20,6 +20,8 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   c.peer_rx[ip("192.0.2.3")] = {1000, 500000, 1000};
   c.peer_drops[{ip("192.0.2.1"), VXT_CAUSE_CHECKSUM}] = 37;
   c.stats[VXT_STAT_LOST_EVENTS] = 5;
+  c.stats[VXT_STAT_JOIN_HITS] = 9;
+  c.stats[VXT_STAT_JOIN_OTHER_CPU] = 2;
   auto s = summarize(c, DropReasons::from_entries({{11, "UDP_CSUM"}, {12, "NETFILTER_DROP"}}));
 
   EXPECT_EQ(s.drops_by_cause["checksum"], 37u);
@@ -37,6 +39,8 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   EXPECT_EQ(s.peers[1].drops, 0u);
   EXPECT_EQ(s.peers[1].drop_ratio, 0.0);
   EXPECT_EQ(s.lost_events, 5u);
+  EXPECT_EQ(s.join_hits, 9u);
+  EXPECT_EQ(s.join_other_cpu, 2u);
 }
 
 TEST(Summary, DropsFromAPeerNeverSeenAtIngressHaveNoRatio) {
