@@ -49,6 +49,19 @@ struct {
 	__type(value, __u64);
 } peer_drops SEC(".maps");
 
+/* --bpf-event-rate: a token bucket per CPU, kept as nanoseconds of credit. */
+struct event_bucket {
+	__u64 last_ns;
+	__u64 credit_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event_bucket);
+} event_buckets SEC(".maps");
+
 static __always_inline void count_u64(void *map, __u32 key)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &key);

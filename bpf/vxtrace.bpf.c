@@ -29,6 +29,11 @@ const volatile __u32 abi_version = VXT_ABI_VERSION;
 const volatile __u16 vxlan_port = 4789; /* host order */
 const volatile __u32 parse_causes = ~(1u << VXT_CAUSE_BACKGROUND);
 const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_BACKGROUND);
+/* --bpf-event-rate: each CPU streams at most one event per event_cost_ns, bursts up to
+ * event_burst_ns of saved credit; 0: no limit. Drops over it are still counted and
+ * attributed, only their event is skipped: a storm then costs what a counted drop costs. */
+const volatile __u64 event_cost_ns = 0;
+const volatile __u64 event_burst_ns = 0;
 
 /* Kernel reason -> cause, filled by the loader from the running kernel's BTF before the
  * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER. */
@@ -217,6 +222,31 @@ static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, v
 	stat_inc(VXT_STAT_EVENTS);
 }
 
+static __always_inline bool take_event_token(void)
+{
+	struct event_bucket *b;
+	__u32 zero = 0;
+	__u64 now, credit;
+
+	if (!event_cost_ns)
+		return true;
+	b = bpf_map_lookup_elem(&event_buckets, &zero);
+	if (!b)
+		return true;
+	now = bpf_ktime_get_ns();
+	credit = b->credit_ns + (now - b->last_ns);
+	b->last_ns = now;
+	if (credit > event_burst_ns)
+		credit = event_burst_ns;
+	if (credit < event_cost_ns) {
+		b->credit_ns = credit;
+		stat_inc(VXT_STAT_EVENTS_LIMITED);
+		return false;
+	}
+	b->credit_ns = credit - event_cost_ns;
+	return true;
+}
+
 static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
 				       struct sock *rx_sk)
 {
@@ -247,7 +277,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	 * sending node's drop ratio without meaning loss: they are never attributed. */
 	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND)
 		count_peer_drop(tun.peer, cause);
-	if (!(stream_causes & (1u << cause)))
+	if (!(stream_causes & (1u << cause)) || !take_event_token())
 		return 0;
 	if (ct == VXT_CT_UNKNOWN)
 		ct = ct_state_of(skb);

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <string>
@@ -61,6 +62,12 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
     throw FatalError(errno_error("bad tunnel-join size", err));
   skel->rodata->join_slot_mask = config.join_slots - 1;
   skel->rodata->nr_cpus = libbpf_num_possible_cpus();
+  if (config.event_rate) {
+    // One bucket per CPU, each refilled at rate / CPUs, holding up to a second of credit.
+    uint64_t cost_ns = 1'000'000'000ull * skel->rodata->nr_cpus / config.event_rate;
+    skel->rodata->event_cost_ns = cost_ns;
+    skel->rodata->event_burst_ns = std::max<uint64_t>(cost_ns, 1'000'000'000ull);
+  }
 
   if (int err = vxtrace_bpf__load(skel))
     throw FatalError(errno_error(

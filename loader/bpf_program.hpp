@@ -22,6 +22,7 @@ struct BpfConfig {
   uint32_t ringbuf_bytes = 1u << 20;
   bool kfree_skb_has_rx_sk = true;  // which kfree_skb program variant this kernel can load
   uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;  // per CPU, a power of two
+  uint32_t event_rate = 0;                       // events per second for the node, 0: unlimited
 };
 
 class BpfProgram {

@@ -65,6 +65,10 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
                  "packets per CPU a later drop can still be joined to its tunnel")
       ->capture_default_str()
       ->check(power_of_two_at_least(64));
+  app.add_option("--bpf-event-rate", o.event_rate,
+                 "Stream at most N drop events per second from the kernel (per node, spread over "
+                 "the CPUs; 0: no limit). Drops over it are still counted and attributed exactly")
+      ->capture_default_str();
   app.add_option("--attach-mode", f.mode, "tc attachment: auto (tcx on Linux >= 6.6, else clsact)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "tcx", "clsact"}));

@@ -35,6 +35,7 @@ struct Options {
   uint32_t stream_causes = 0;
   uint32_t ringbuf_kib = 1024;
   uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;
+  uint32_t event_rate = 0;  // 0: unlimited
   AttachMode attach_mode = AttachMode::automatic;
   std::string node;  // defaults to the hostname
   std::string log_level = "info";

@@ -100,6 +100,7 @@ json to_json(const Summary& s) {
           {"reasons", s.drops_by_reason},
           {"peers", peers},
           {"lost_events", s.lost_events},
+          {"events_rate_limited", s.events_rate_limited},
           {"events", s.events},
           {"joined", s.join_hits},
           {"joined_other_cpu", s.join_other_cpu},

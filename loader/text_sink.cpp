@@ -53,8 +53,10 @@ void TextSink::summary(const Summary& s) {
                           p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
     }
   }
-  out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), {} joined to a tunnel\n",
-                      s.events, s.lost_events, s.join_hits);
+  out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), ", s.events, s.lost_events);
+  if (s.events_rate_limited)
+    out_ << fmt::format("{} over --bpf-event-rate, ", s.events_rate_limited);
+  out_ << fmt::format("{} joined to a tunnel\n", s.join_hits);
   out_.flush();
 }
 

@@ -68,7 +68,7 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024,
-                           kernel.kfree_skb_has_rx_sk, o.join_slots},
+                           kernel.kfree_skb_has_rx_sk, o.join_slots, o.event_rate},
                           reasons_);
   start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
   for (const auto& t : targets) start_.attached.push_back(must(attach_device(t.iface, t.overlay)));

@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 3
+#define VXT_ABI_VERSION 4
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -90,9 +90,10 @@ enum vxt_stat {
 	VXT_STAT_PEER_MAP_FULL =
 		6,		/* a new peer did not fit: its packets are not counted per peer */
 	VXT_STAT_JOIN_HITS = 7, /* drops joined to their tunnel */
-	VXT_STAT_DROPS_PARSED = 8,   /* drops whose packet was parsed */
-	VXT_STAT_JOIN_OTHER_CPU = 9, /* joins found in another CPU's array, not this one's */
-	VXT_STAT_COUNT = 10,
+	VXT_STAT_DROPS_PARSED = 8,    /* drops whose packet was parsed */
+	VXT_STAT_JOIN_OTHER_CPU = 9,  /* joins found in another CPU's array, not this one's */
+	VXT_STAT_EVENTS_LIMITED = 10, /* streamed cause, but over --bpf-event-rate: counted only */
+	VXT_STAT_COUNT = 11,
 };
 
 /* An IPv4 flow. Addresses and ports in network byte order. */

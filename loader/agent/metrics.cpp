@@ -91,6 +91,9 @@ void write_self(Exposition& e, const MetricsInput& in) {
   e.family("vxtrace_lost_events_total", "counter",
            "Drop events the ring buffer had no room for (totals above stay exact).");
   e.sample({}, s.lost_events);
+  e.family("vxtrace_events_rate_limited_total", "counter",
+           "Drop events not streamed because of --bpf-event-rate (the drops are still counted).");
+  e.sample({}, s.events_rate_limited);
   e.family("vxtrace_events_total", "counter", "Drop events submitted to the ring buffer.");
   e.sample({}, s.events);
   e.family("vxtrace_joined_drops_total", "counter",

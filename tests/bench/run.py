@@ -496,6 +496,9 @@ class Bench:
                 ["--causes", "rp_filter"], "bad-outer-csum")
             out["counted_only"] = self.kfree_config(
                 "background drops (QUEUE_PURGE), counted only (default --causes)", [], "netlink-purge")
+            out["rate_limited"] = self.kfree_config(
+                "checksum drops over --bpf-event-rate 20000 (the DaemonSet's): counted, parsed, attributed",
+                ["--bpf-event-rate", "20000"], "bad-outer-csum")
             out["background_streamed"] = self.kfree_config(
                 "background drops streamed (--causes all): event, no packet to parse", ["--causes", "all"],
                 "netlink-purge")
@@ -742,9 +745,11 @@ def table(res: dict) -> list[Row]:
     if tc_floor.samples:
         rows.append(Row(S1, "floor: empty tc program on the same underlay, same traffic", bl.fmt_stat(tc_floor, "ns"),
                         "(calibration)", "run stats' own cost"))
-    goals = {"streamed": 300, "parsed_not_streamed": None, "counted_only": 60, "background_streamed": None}
+    goals = {"streamed": 300, "parsed_not_streamed": None, "rate_limited": None, "counted_only": 60,
+             "background_streamed": None}
     names = {"streamed": "kfree_skb, streamed (checksum, default)",
              "parsed_not_streamed": "kfree_skb, not streamed (--causes rp_filter; parsed+attributed)",
+             "rate_limited": "kfree_skb, checksum over --bpf-event-rate 20000",
              "counted_only": "kfree_skb, counted only (background QUEUE_PURGE)",
              "background_streamed": "kfree_skb, background streamed (--causes all)"}
     floors = Stat([x for k in kf for x in kf[k].get("floor_ns", {}).get("samples", [])])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 import unittest
 
 from vxtrace_run import VXTRACE, Vxtrace, peer, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
@@ -102,6 +103,25 @@ class LosesNothing(unittest.TestCase):
                     and d["tunnel"]["peer"] == a["peer"]]
         self.assertLess(len(streamed), 500)
         self.assertGreaterEqual(summary["lost_events"], 500 - len(streamed), "every lost event counted")
+
+    def test_event_rate_bounds_the_stream_in_the_kernel_not_the_totals(self):
+        b = LAB.receiver
+        # 100 events/s for the node: each CPU may burst up to one second of its share.
+        with Vxtrace(b.ns, "--iface", "eth0", "--bpf-event-rate", "100") as vx:
+            t0 = time.monotonic()
+            res = LAB.run_scenario("outer_csum", count=800, bad=800)
+            elapsed = time.monotonic() - t0
+            drops, summary = vx.stop()
+        self.assertTrue(res["ok"], res["checks"])
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertEqual((a["rx_packets"], a["drops"]), (800, 800), "totals are exact")
+        streamed = [d for d in drops if d["cause"] == "checksum"]
+        self.assertGreater(len(streamed), 0)
+        self.assertLessEqual(len(streamed), 100 + 100 * elapsed + 1, "burst + refill at most")
+        self.assertGreaterEqual(summary["events_rate_limited"], 800 - len(streamed) - summary["lost_events"])
+        streamed_causes = sum(n for cause, n in summary["drops"].items() if cause != "background")
+        self.assertEqual(summary["events"] + summary["lost_events"] + summary["events_rate_limited"],
+                         streamed_causes, "every drop of a streamed cause accounted for")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ TEST(Cli, AllFlags) {
                   "--ringbuf-kib",
                   "64",
                   "--join-slots",
-                  "16384"});
+                  "16384",
+                  "--bpf-event-rate",
+                  "5000"});
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
   EXPECT_EQ(o.ifaces, (std::vector<std::string>{"eth0", "eth1"}));
@@ -61,6 +63,7 @@ TEST(Cli, AllFlags) {
   EXPECT_EQ(o.node, "n1");
   EXPECT_EQ(o.ringbuf_kib, 64u);
   EXPECT_EQ(o.join_slots, 16384u);
+  EXPECT_EQ(o.event_rate, 5000u);
 }
 
 // Each bad value: nonzero exit and one line naming the flag.
