@@ -89,13 +89,14 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 }
 
 /* This CPU's slot for `peer` in peer_slots when free or its own; NULL when another peer has
- * it, and the caller counts in the overflow hashes instead. */
+ * it, and the caller counts in the overflow hashes instead. 0.0.0.0 marks a free slot, so a
+ * (spoofed) peer 0 always goes to the hashes. */
 static __always_inline struct vxt_peer_slot *peer_slot_of(__u32 peer)
 {
 	__u32 i = vxt_peer_slot_of(peer);
 	struct vxt_peer_slot *s = bpf_map_lookup_elem(&peer_slots, &i);
 
-	if (!s || (s->peer != peer && s->peer))
+	if (!s || !peer || (s->peer != peer && s->peer))
 		return NULL;
 	s->peer = peer;
 	return s;

@@ -192,6 +192,20 @@ TEST_F(TcIngressTest, JoinFindsATunnelRecordedOnAnotherCpu) {
   EXPECT_EQ(stat(VXT_STAT_JOIN_OTHER_CPU), 1u);
 }
 
+// 0.0.0.0 is how a slot says it is free: a packet claiming that source must not leave its
+// counts in a slot the next peer takes over.
+TEST_F(TcIngressTest, PeerZeroNeverSharesASlot) {
+  uint32_t zero = 0, b = ip("198.51.100.1");
+  for (uint32_t n = 1; vxt_peer_slot_of(b) != vxt_peer_slot_of(zero); ++n)
+    b = htonl(ntohl(ip("198.51.100.1")) + n);  // synthetic frames only
+  Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 17, 7, 5000, 53};
+  underlay(vxlan_frame(zero, ip("192.0.2.2"), 4096, inner.build()));
+  for (int i = 0; i < 4; ++i) underlay(vxlan_frame(b, ip("192.0.2.2"), 4096, inner.build()));
+  auto peers = read_all_peers();
+  EXPECT_EQ(peers[zero].packets, 1u);
+  EXPECT_EQ(peers[b].packets, 4u);
+}
+
 // Peers share the per-CPU slot array; one whose slot is taken is counted in the hash, and
 // the readers add both.
 TEST_F(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
