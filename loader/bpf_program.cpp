@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -64,7 +65,9 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   skel->rodata->nr_cpus = libbpf_num_possible_cpus();
   if (config.event_rate) {
     // One bucket per CPU, each refilled at rate / CPUs, holding up to a second of credit.
-    uint64_t cost_ns = 1'000'000'000ull * skel->rodata->nr_cpus / config.event_rate;
+    // Online CPUs, not possible ones: only those drop packets and share the rate.
+    uint64_t online = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+    uint64_t cost_ns = 1'000'000'000ull * online / config.event_rate;
     skel->rodata->event_cost_ns = cost_ns;
     skel->rodata->event_burst_ns = std::max<uint64_t>(cost_ns, 1'000'000'000ull);
   }
