@@ -90,10 +90,11 @@ static __always_inline bool join_read(struct vxt_join_slot *s, const struct vxt_
 /* Copies the tunnel of `k` into *out: this CPU's slot first, then the other CPUs'. */
 static __always_inline bool join_lookup(const struct vxt_flow_key *k, struct vxt_tunnel *out)
 {
-	__u32 i = vxt_join_hash(k) & join_slot_mask, me = bpf_get_smp_processor_id();
+	__u32 i = vxt_join_hash(k) & join_slot_mask, me;
 
 	if (join_read(bpf_map_lookup_elem(&tunnel_join, &i), k, out))
 		return true;
+	me = bpf_get_smp_processor_id(); /* only the search needs it */
 	for (__u32 cpu = 0; cpu < VXT_MAX_CPUS && cpu < nr_cpus; cpu++) {
 		if (cpu != me &&
 		    join_read(bpf_map_lookup_percpu_elem(&tunnel_join, &i, cpu), k, out)) {
