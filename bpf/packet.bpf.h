@@ -20,18 +20,44 @@
  * one helper call per header; bytes beyond it are read one by one as before. */
 #define PKT_KBUF_LEN 96
 
+/* The copy lives in a per-CPU map value, not on the stack: verifiers before 5.12 reject a
+ * stack read at a variable offset (every header after an IHL is one), while a map value
+ * may be indexed by any bounded offset. Offsets are masked to PKT_KBUF_MASK right where they
+ * index, so the bound is the verifier's own, whatever clang did to the check before. */
+#define PKT_KBUF_MASK  127
+#define PKT_SCRATCH_SZ 256 /* > PKT_KBUF_MASK + the longest single load */
+
+struct pkt_scratch {
+	unsigned char buf[PKT_SCRATCH_SZ];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pkt_scratch);
+} pkt_scratch SEC(".maps");
+
 struct pkt_reader {
 	struct __sk_buff *skb;	    /* tc */
 	const unsigned char *kbase; /* kfree_skb: skb->head + network_header */
-	const unsigned char *kbuf;  /* kfree_skb: PKT_KBUF_LEN bytes copied from kbase, or NULL */
+	unsigned char *kbuf;	    /* kfree_skb: this CPU's scratch, never NULL when used */
+	bool kbuf_ok;		    /* kbuf holds PKT_KBUF_LEN bytes copied from kbase */
 };
 
-/* kfree_skb: copy the first PKT_KBUF_LEN bytes at kbase into buf (on the caller's stack).
- * On failure (the bytes straddle unreadable memory) every header is read on its own,
- * exactly as without the buffer. */
-static __always_inline void pkt_prefetch(struct pkt_reader *r, unsigned char *buf)
+/* kfree_skb: copy the first PKT_KBUF_LEN bytes at kbase into this CPU's scratch. Returns
+ * false when there is no scratch (never, in practice); when only the copy fails (the bytes
+ * straddle unreadable memory) every header is read on its own instead. */
+static __always_inline bool pkt_prefetch(struct pkt_reader *r)
 {
-	r->kbuf = bpf_probe_read_kernel(buf, PKT_KBUF_LEN, r->kbase) == 0 ? buf : NULL;
+	__u32 zero = 0;
+	struct pkt_scratch *s = bpf_map_lookup_elem(&pkt_scratch, &zero);
+
+	if (!s)
+		return false;
+	r->kbuf = s->buf;
+	r->kbuf_ok = bpf_probe_read_kernel(s->buf, PKT_KBUF_LEN, r->kbase) == 0;
+	return true;
 }
 
 /* A parsed packet: the outer flow, and for VXLAN to our port the VNI and inner flow. */
@@ -48,8 +74,9 @@ static __always_inline int pkt_load(const struct pkt_reader *r, bool kernel, __u
 				    __u32 len)
 {
 	if (kernel) {
-		if (r->kbuf && off <= PKT_KBUF_LEN - len) {
-			__builtin_memcpy(dst, r->kbuf + off, len);
+		if (r->kbuf_ok && off <= PKT_KBUF_LEN - len) {
+			asm volatile("" : "+r"(off)); /* keep the mask: it is the verifier's bound */
+			__builtin_memcpy(dst, r->kbuf + (off & PKT_KBUF_MASK), len);
 			return 0;
 		}
 		return bpf_probe_read_kernel(dst, len, r->kbase + off);

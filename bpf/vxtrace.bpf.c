@@ -36,8 +36,13 @@ const volatile __u64 event_cost_ns = 0;
 const volatile __u64 event_burst_ns = 0;
 
 /* Kernel reason -> cause, filled by the loader from the running kernel's BTF before the
- * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER. */
+ * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER; an entry
+ * with VXT_CAUSE_BY_SITE asks the drop site table. */
 __u8 reason_cause[VXT_MAX_REASONS];
+
+/* Kernel functions that free packets, sorted by address, filled like reason_cause. */
+struct vxt_drop_site drop_sites[VXT_MAX_SITES];
+__u32 nr_drop_sites;
 
 SEC("tc")
 int vxt_tc_underlay(struct __sk_buff *skb)
@@ -124,8 +129,13 @@ static __always_inline __u8 ct_state_of(struct sk_buff *skb)
 	ct = (struct nf_conn *)(nfct & ~7UL);
 	if (!ct)
 		return (nfct & 7) == 7 ? VXT_CT_UNTRACKED : VXT_CT_NONE;
-	return (BPF_CORE_READ(ct, status) & (1UL << 3 /* IPS_CONFIRMED_BIT */)) ? VXT_CT_CONFIRMED
-										: VXT_CT_NEW;
+	/* struct nf_conn lives in nf_conntrack's module BTF, which kernels before 5.11 lack
+	 * and which exists only while the module is loaded: then the entry is there, its
+	 * state unknown. */
+	if (!bpf_core_type_exists(struct nf_conn))
+		return VXT_CT_UNKNOWN;
+	return (BPF_CORE_READ(ct, status) & (1UL << IPS_CONFIRMED_BIT)) ? VXT_CT_CONFIRMED
+									  : VXT_CT_NEW;
 }
 
 /* The drop's network namespace from the skb itself: the current task is usually the
@@ -156,14 +166,12 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 					 struct vxt_tunnel *tun)
 {
 	struct pkt_reader r = {.kbase = skb->head + skb->network_header};
-	unsigned char headers[PKT_KBUF_LEN];
 	struct vxt_parsed p = {};
 	struct vxt_flow_key key;
 	struct vxt_tunnel seen;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP) || !pkt_prefetch(&r))
 		return;
-	pkt_prefetch(&r, headers);
 	if (!parse_packet(&r, true, 0, bpf_htons(vxlan_port), &p))
 		return;
 	stat_inc(VXT_STAT_DROPS_PARSED);
@@ -247,6 +255,78 @@ static __always_inline bool take_event_token(void)
 	return true;
 }
 
+/* The drop site holding `location`: a binary search of the sorted table. */
+static __always_inline const struct vxt_drop_site *find_site(__u64 location)
+{
+	__u32 lo = 0, hi = nr_drop_sites, mid;
+
+	if (hi > VXT_MAX_SITES)
+		hi = VXT_MAX_SITES;
+	for (int i = 0; i < 7 && lo < hi; i++) { /* 2^7 > VXT_MAX_SITES */
+		mid = (lo + hi) / 2;
+		if (mid >= VXT_MAX_SITES)
+			return NULL;
+		if (location < drop_sites[mid].start)
+			hi = mid;
+		else if (location >= drop_sites[mid].end)
+			lo = mid + 1;
+		else
+			return &drop_sites[mid];
+	}
+	return NULL;
+}
+
+/* The kernel's software checksum ran on this skb and failed: __skb_checksum_complete()
+ * leaves csum_complete_sw set and csum_valid clear (Linux >= 4.x, every kernel we load on). */
+static __always_inline bool l4_csum_failed(struct sk_buff *skb)
+{
+	return BPF_CORE_READ_BITFIELD(skb, csum_complete_sw) && !BPF_CORE_READ_BITFIELD(skb, csum_valid);
+}
+
+/* The IPv4 header at the network header does not sum to 0xffff. */
+static __always_inline bool ip_csum_bad(struct sk_buff *skb)
+{
+	__u16 words[30]; /* the longest header: IHL 15 */
+	__u32 sum = 0, n;
+
+	if (bpf_probe_read_kernel(words, sizeof(words), skb->head + skb->network_header))
+		return false;
+	n = (words[0] & 0x0f) * 2; /* IHL, in 16-bit words (version|IHL is the first byte) */
+	if (n < 10)
+		return false;
+	for (__u32 i = 0; i < 30; i++)
+		if (i < n)
+			sum += words[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum != 0xffff;
+}
+
+/* The cause of a drop the reason cannot name, from the function that freed the packet;
+ * `fallback` when no site holds it or the site cannot prove its cause for this packet. */
+static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, __u8 fallback)
+{
+	const struct vxt_drop_site *site = find_site(location);
+	bool proven;
+
+	if (!site)
+		return fallback;
+	switch (site->check) {
+	case VXT_SITE_CHECK_NONE:
+		proven = true;
+		break;
+	case VXT_SITE_CHECK_L4_CSUM:
+		proven = l4_csum_failed(skb);
+		break;
+	case VXT_SITE_CHECK_IP_CSUM:
+		proven = ip_csum_bad(skb);
+		break;
+	default:
+		proven = false;
+	}
+	return proven ? site->cause : fallback;
+}
+
 static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
 				       struct sock *rx_sk)
 {
@@ -259,9 +339,11 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	if (slot >= VXT_MAX_REASONS)
 		return 0;
 	cause = reason_cause[slot];
+	if (cause & VXT_CAUSE_BY_SITE)
+		cause = cause_by_site(skb, (__u64)location, cause & VXT_CAUSE_MASK);
 	/* A rule dropping a packet that has no conntrack entry is conntrack's verdict
 	 * (INVALID, or no room in the table), not an ordinary filter. */
-	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NETFILTER_DROP)) {
+	if (cause == VXT_CAUSE_NETFILTER) {
 		ct = ct_state_of(skb);
 		if (ct == VXT_CT_NONE)
 			cause = VXT_CAUSE_CONNTRACK;
@@ -285,8 +367,9 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	return 0;
 }
 
-/* Linux >= 6.12 passes the receiving socket: the only netns left for a drop after
- * tcp_v4_rcv cleared skb->dev. The loader autoloads the variant the kernel has. */
+/* One program per tracepoint prototype; the loader autoloads the one the kernel has.
+ * Linux >= 6.12 passes the receiving socket: the only netns left for a drop after
+ * tcp_v4_rcv cleared skb->dev. */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
 	     struct sock *rx_sk)
@@ -294,9 +377,18 @@ int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_r
 	return handle_drop(skb, location, reason, rx_sk);
 }
 
+/* Linux 5.17 - 6.11: a reason, no socket. */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb_no_rx_sk, struct sk_buff *skb, void *location,
 	     enum skb_drop_reason reason)
 {
 	return handle_drop(skb, location, reason, NULL);
+}
+
+/* Before 5.17 the kernel gives no reason: reason 0 stands for "not specified", and the
+ * drop site table (reason_cause[0] has VXT_CAUSE_BY_SITE) names the cause. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(vxt_kfree_skb_no_reason, struct sk_buff *skb, void *location)
+{
+	return handle_drop(skb, location, 0, NULL);
 }

@@ -3,19 +3,26 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
+#include <cstring>
 #include <string>
 
 #include "cause_table.hpp"
 #include "map_readers.hpp"
+#include "preflight.hpp"
 #include "vxtrace.skel.h"
 
 namespace vxt {
 namespace {
+
+// While the programs load, libbpf's messages (the verifier's log among them) are kept
+// here instead of printed: a rejection becomes one line, the whole log goes to debug.
+std::string* g_load_log = nullptr;
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   va_list copy;
@@ -28,6 +35,10 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   // bpf_tc_hook_create() on a device that already has clsact (Calico's, Cilium's) is
   // expected to fail with EEXIST; the kernel's extack for it is not worth a warning.
   if (msg.find("Exclusivity flag on") != std::string::npos) level = LIBBPF_DEBUG;
+  if (g_load_log && level == LIBBPF_WARN) {
+    *g_load_log += msg + '\n';
+    level = LIBBPF_DEBUG;
+  }
   if (level == LIBBPF_WARN)
     spdlog::warn("libbpf: {}", msg);
   else if (level == LIBBPF_INFO)
@@ -35,6 +46,59 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   else
     spdlog::trace("libbpf: {}", msg);
   return n;
+}
+
+// The verifier's verdict: the last line of its log before the statistics it ends with.
+std::string verifier_verdict(const std::string& log) {
+  std::string verdict;
+  size_t start = 0;
+  for (size_t nl; (nl = log.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string_view line(log.data() + start, nl - start);
+    if (line.starts_with("-- END PROG LOAD LOG")) break;
+    if (line.empty() || line.starts_with("processed ") || line.starts_with("verification time") ||
+        line.starts_with("stack depth") || line.starts_with("libbpf:") ||
+        line.starts_with("-- BEGIN"))
+      continue;
+    verdict = line;
+  }
+  return verdict;
+}
+
+// The program libbpf names in "prog 'NAME': BPF program load failed".
+std::string failed_program(const std::string& log) {
+  auto at = log.find("BPF program load failed");
+  if (at == std::string::npos) return {};
+  auto open = log.rfind("prog '", at);
+  if (open == std::string::npos) return {};
+  open += 6;
+  auto close = log.find('\'', open);
+  return close == std::string::npos ? std::string{} : log.substr(open, close - open);
+}
+
+// One sentence for a failed load, from the error and what libbpf said meanwhile.
+std::string load_failure(int err, const std::string& log) {
+  std::string release = kernel_release();
+  if (auto prog = failed_program(log); !prog.empty()) {
+    std::string why = verifier_verdict(log);
+    return "Linux " + release + " rejected BPF program " + prog + (why.empty() ? "" : ": " + why) +
+           " (--log-level debug shows the verifier's log)";
+  }
+  if (err == -EPERM) {
+    rlimit lim{};
+    getrlimit(RLIMIT_MEMLOCK, &lim);
+    if (lim.rlim_cur != RLIM_INFINITY)
+      return std::string("cannot create the BPF maps: ") + std::strerror(-err) +
+             "; kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK, here " +
+             std::to_string(lim.rlim_cur / 1024) +
+             " KiB: raise it (ulimit -l unlimited, LimitMEMLOCK=infinity) or grant "
+             "CAP_SYS_RESOURCE";
+  }
+  return errno_error("cannot load the BPF programs into Linux " + release, err).what();
+}
+
+bool kernel_has_percpu_lookup() {
+  return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_map_lookup_percpu_elem,
+                                 nullptr) == 1;
 }
 
 }  // namespace
@@ -52,17 +116,25 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   skel->rodata->vxlan_port = config.vxlan_port;
   skel->rodata->stream_causes = config.stream_causes;
   skel->rodata->parse_causes = ~(1u << VXT_CAUSE_BACKGROUND) | config.stream_causes;
-  prog->drops_prog_ =
-      config.kfree_skb_has_rx_sk ? skel->progs.vxt_kfree_skb : skel->progs.vxt_kfree_skb_no_rx_sk;
-  bpf_program__set_autoload(
-      config.kfree_skb_has_rx_sk ? skel->progs.vxt_kfree_skb_no_rx_sk : skel->progs.vxt_kfree_skb,
-      false);
+  bpf_program* variants[] = {skel->progs.vxt_kfree_skb_no_reason,
+                             skel->progs.vxt_kfree_skb_no_rx_sk, skel->progs.vxt_kfree_skb};
+  prog->drops_prog_ = variants[static_cast<int>(config.kfree_skb)];
+  for (auto* v : variants)
+    if (v != prog->drops_prog_) bpf_program__set_autoload(v, false);
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
-  if (int err = bpf_map__set_max_entries(skel->maps.tunnel_join, config.join_slots))
+  // The tunnel join's slots: per-CPU arrays, or where another CPU's cannot be read, one
+  // array of every CPU's slots; the map not in use keeps a single entry.
+  int cpus = libbpf_num_possible_cpus();
+  bool percpu = kernel_has_percpu_lookup();
+  skel->rodata->percpu_lookup = percpu;
+  if (int err = bpf_map__set_max_entries(skel->maps.tunnel_join, percpu ? config.join_slots : 1))
+    throw FatalError(errno_error("bad tunnel-join size", err));
+  if (int err = bpf_map__set_max_entries(skel->maps.join_by_cpu,
+                                         percpu ? 1 : config.join_slots * std::max(cpus, 1)))
     throw FatalError(errno_error("bad tunnel-join size", err));
   skel->rodata->join_slot_mask = config.join_slots - 1;
-  skel->rodata->nr_cpus = libbpf_num_possible_cpus();
+  skel->rodata->nr_cpus = cpus;
   if (config.event_rate) {
     // One bucket per CPU, each refilled at rate / CPUs, holding up to a second of credit.
     // Online CPUs, not possible ones: only those drop packets and share the rate.
@@ -72,15 +144,29 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
     skel->rodata->event_burst_ns = std::max<uint64_t>(cost_ns, 1'000'000'000ull);
   }
 
-  if (int err = vxtrace_bpf__load(skel))
-    throw FatalError(errno_error(
-        "cannot load the BPF programs (needs CAP_BPF, CAP_PERFMON and a kernel with BTF)", err));
+  std::string log;
+  g_load_log = &log;
+  int err = vxtrace_bpf__load(skel);
+  g_load_log = nullptr;
+  if (err) {
+    spdlog::debug("libbpf while loading:\n{}", log);
+    throw FatalError(load_failure(err, log));
+  }
 
   // The reason table is data in .bss: filled after load, before the tracepoint attaches.
   for (const auto& r : reasons.entries())
-    if (r.value < VXT_MAX_REASONS) skel->bss->reason_cause[r.value] = cause_for_reason(r.name);
+    if (r.value < VXT_MAX_REASONS)
+      skel->bss->reason_cause[r.value] = reason_table_entry(r.name, reasons.from_kernel());
   return prog;
 }
+
+void BpfProgram::set_drop_sites(const std::vector<vxt_drop_site>& sites) {
+  size_t n = std::min<size_t>(sites.size(), VXT_MAX_SITES);
+  std::copy_n(sites.begin(), n, skel_->bss->drop_sites);
+  skel_->bss->nr_drop_sites = static_cast<uint32_t>(n);
+}
+
+bool BpfProgram::percpu_lookup() const { return skel_->rodata->percpu_lookup; }
 
 BpfProgram::~BpfProgram() {
   bpf_link__destroy(drops_link_);

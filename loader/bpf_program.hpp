@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "drop_reasons.hpp"
+#include "kernel_btf.hpp"
 #include "result.hpp"
 #include "summary.hpp"
 #include "vxtrace/abi.h"
@@ -20,9 +22,9 @@ struct BpfConfig {
   uint16_t vxlan_port = 4789;
   uint32_t stream_causes = 0;
   uint32_t ringbuf_bytes = 1u << 20;
-  bool kfree_skb_has_rx_sk = true;  // which kfree_skb program variant this kernel can load
-  uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;  // per CPU, a power of two
-  uint32_t event_rate = 0;                       // events per second for the node, 0: unlimited
+  KfreeSkbArgs kfree_skb = KfreeSkbArgs::reason_rx_sk;  // which kfree_skb variant to load
+  uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;         // per CPU, a power of two
+  uint32_t event_rate = 0;  // events per second for the node, 0: unlimited
 };
 
 class BpfProgram {
@@ -33,7 +35,12 @@ class BpfProgram {
   BpfProgram(const BpfProgram&) = delete;
   BpfProgram& operator=(const BpfProgram&) = delete;
 
+  // The drop site table (loader/drop_sites.hpp), before attach_drops().
+  void set_drop_sites(const std::vector<vxt_drop_site>& sites);
   Result<bool> attach_drops();  // kfree_skb tracepoint
+  // Whether another CPU's tunnel-join slots are read with bpf_map_lookup_percpu_elem
+  // (Linux >= 5.19) or kept in one array split by CPU.
+  bool percpu_lookup() const;
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
   int events_fd() const;

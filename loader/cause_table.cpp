@@ -58,6 +58,11 @@ uint8_t cause_for_reason(std::string_view reason) {
   return VXT_CAUSE_OTHER;
 }
 
+uint8_t reason_table_entry(std::string_view reason, bool kernel_names_reasons) {
+  if (reason != "NOT_SPECIFIED") return cause_for_reason(reason);
+  return VXT_CAUSE_BY_SITE | (kernel_names_reasons ? VXT_CAUSE_BACKGROUND : VXT_CAUSE_OTHER);
+}
+
 uint32_t default_stream_mask() {
   return ((1u << VXT_CAUSE_COUNT) - 1) & ~(1u << VXT_CAUSE_BACKGROUND);
 }

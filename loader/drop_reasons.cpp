@@ -20,8 +20,7 @@ Result<DropReasons> DropReasons::from_vmlinux() {
 
 Result<DropReasons> DropReasons::from_btf(const struct btf* btf) {
   int id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
-  if (id < 0)
-    return Error{"kernel BTF has no enum skb_drop_reason: drop reasons need Linux >= 5.17"};
+  if (id < 0) return from_entries({{0, "NOT_SPECIFIED"}}, false);
   const struct btf_type* t = btf__type_by_id(btf, id);
   const struct btf_enum* e = btf_enum(t);
   std::vector<Entry> entries;
@@ -34,9 +33,10 @@ Result<DropReasons> DropReasons::from_btf(const struct btf* btf) {
   return from_entries(std::move(entries));
 }
 
-DropReasons DropReasons::from_entries(std::vector<Entry> entries) {
+DropReasons DropReasons::from_entries(std::vector<Entry> entries, bool from_kernel) {
   DropReasons r;
   r.entries_ = std::move(entries);
+  r.from_kernel_ = from_kernel;
   for (size_t i = 0; i < r.entries_.size(); ++i) r.by_value_.emplace(r.entries_[i].value, i);
   return r;
 }

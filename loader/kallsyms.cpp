@@ -163,4 +163,11 @@ std::string Symbolizer::symbolize(uint64_t addr) const {
   return fmt::format("{}+0x{:x}", t.names.data() + t.name_offs[i], addr - t.addrs[i]);
 }
 
+void Symbolizer::for_each_symbol(
+    const std::function<void(std::string_view, uint64_t, uint64_t)>& f) const {
+  const Table& t = table();
+  for (size_t i = 0; i + 1 < t.addrs.size(); ++i)
+    f(t.names.data() + t.name_offs[i], t.addrs[i], t.addrs[i + 1]);
+}
+
 }  // namespace vxt

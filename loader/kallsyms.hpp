@@ -7,6 +7,7 @@
 #include <istream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vxt {
@@ -28,6 +29,10 @@ class Symbolizer {
 
   std::string symbolize(uint64_t addr) const;
   size_t size() const { return table().addrs.size(); }
+  // Calls f(name, start, end) for every text symbol, in address order; a symbol ends where
+  // the next one starts (the last one has no end and is skipped).
+  void for_each_symbol(
+      const std::function<void(std::string_view name, uint64_t start, uint64_t end)>& f) const;
 
  private:
   // ~12 bytes per symbol plus its name: per-symbol std::strings cost twice that.

@@ -24,7 +24,15 @@ Result<KernelBtf> read_kernel_btf() {
   if (!btf) return errno_error("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno);
   auto reasons = DropReasons::from_btf(btf.get());
   if (!reasons) return reasons.error();
-  return KernelBtf{std::move(*reasons), tracepoint_arg_count(btf.get(), "kfree_skb") >= 4};
+  int args = tracepoint_arg_count(btf.get(), "kfree_skb");
+  if (args < 2)
+    return Error{
+        "the kernel's BTF has no skb:kfree_skb tracepoint (btf_trace_kfree_skb): "
+        "drops cannot be observed"};
+  auto proto = args == 2   ? KfreeSkbArgs::location
+               : args == 3 ? KfreeSkbArgs::reason
+                           : KfreeSkbArgs::reason_rx_sk;
+  return KernelBtf{std::move(*reasons), proto};
 }
 
 }  // namespace vxt

@@ -6,9 +6,16 @@
 
 namespace vxt {
 
+// The prototype of the skb:kfree_skb tracepoint, which decides the program variant.
+enum class KfreeSkbArgs {
+  location,      // (skb, location): Linux < 5.17, no drop reason
+  reason,        // (skb, location, reason): 5.17 - 6.11
+  reason_rx_sk,  // (skb, location, reason, rx_sk): >= 6.12
+};
+
 struct KernelBtf {
   DropReasons reasons;
-  bool kfree_skb_has_rx_sk = false;  // Linux >= 6.12 passes the receiving socket
+  KfreeSkbArgs kfree_skb = KfreeSkbArgs::reason_rx_sk;
 };
 
 Result<KernelBtf> read_kernel_btf();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "drop_sites.hpp"
 #include "interfaces.hpp"
 #include "kernel_btf.hpp"
 #include "preflight.hpp"
@@ -67,9 +68,18 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   route_libbpf_logs();
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
-  bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024,
-                           kernel.kfree_skb_has_rx_sk, o.join_slots, o.event_rate},
+  bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,
+                           o.join_slots, o.event_rate},
                           reasons_);
+  // Where the kernel names no reason, the freeing function does: its address range comes
+  // from the symbol table built meanwhile.
+  auto sites = resolve_drop_sites(symbols_);
+  if (sites.empty())
+    spdlog::warn(
+        "no drop sites found in /proc/kallsyms (needs CAP_SYSLOG): drops the kernel gives no "
+        "reason for are {}",
+        reasons_.from_kernel() ? "background" : "other");
+  bpf_->set_drop_sites(sites);
   start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
   for (const auto& t : targets) start_.attached.push_back(must(attach_device(t.iface, t.overlay)));
   must(bpf_->attach_drops());

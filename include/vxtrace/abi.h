@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 4
+#define VXT_ABI_VERSION 5
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -41,6 +41,33 @@ enum vxt_cause {
 	VXT_CAUSE_BACKGROUND = 6, /* constant noise (NOT_SPECIFIED, QUEUE_PURGE): counted only */
 	VXT_CAUSE_COUNT = 7,
 };
+
+/* Set in a reason_cause entry: the reason alone does not tell (NOT_SPECIFIED, or a kernel
+ * without drop reasons), so the function that freed the packet decides, through the drop
+ * site table below; the low bits are the cause when no site matches or confirms. */
+#define VXT_CAUSE_BY_SITE 0x80
+#define VXT_CAUSE_MASK	  0x7f
+
+/* How a drop site proves its cause from the packet before it is believed: one kernel
+ * function frees packets for several reasons (udp_queue_rcv_one_skb: a bad checksum, a
+ * full socket buffer, a filter), and a cause must never be a guess. */
+enum vxt_site_check {
+	VXT_SITE_CHECK_NONE = 0,    /* every drop in this function is of this cause */
+	VXT_SITE_CHECK_L4_CSUM = 1, /* the kernel's software checksum ran and failed */
+	VXT_SITE_CHECK_IP_CSUM = 2, /* the IPv4 header checksum is wrong */
+};
+
+/* One kernel function that frees packets: [start, end) of its text. The loader fills a
+ * table of these, sorted by start, from /proc/kallsyms and loader/drop_sites.cpp. */
+#define VXT_MAX_SITES 64
+struct vxt_drop_site {
+	__u64 start;
+	__u64 end;
+	__u8 cause; /* enum vxt_cause */
+	__u8 check; /* enum vxt_site_check */
+	__u8 pad[6];
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_drop_site) == 24, "vxt_drop_site layout");
 
 enum vxt_event_type {
 	VXT_EVENT_DROP = 1,

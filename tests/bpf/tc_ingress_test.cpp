@@ -24,12 +24,23 @@ struct SkelDeleter {
   void operator()(vxtrace_bpf* s) const { vxtrace_bpf__destroy(s); }
 };
 
-class TcIngressTest : public ::testing::Test {
+// Run twice: with the join in per-CPU arrays read across CPUs by
+// bpf_map_lookup_percpu_elem (Linux >= 5.19), and in one array split by CPU (older kernels).
+class TcIngressTest : public ::testing::TestWithParam<bool> {
  protected:
+  static bool percpu_lookup() { return GetParam(); }
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF)";
-    skel_.reset(vxtrace_bpf__open_and_load());
-    ASSERT_TRUE(skel_) << "BPF object failed to load";
+    skel_.reset(vxtrace_bpf__open());
+    ASSERT_TRUE(skel_) << "BPF object failed to open";
+    int cpus = libbpf_num_possible_cpus();
+    skel_->rodata->nr_cpus = cpus;
+    skel_->rodata->percpu_lookup = percpu_lookup();
+    if (!percpu_lookup()) {
+      bpf_map__set_max_entries(skel_->maps.tunnel_join, 1);
+      bpf_map__set_max_entries(skel_->maps.join_by_cpu, VXT_JOIN_SLOTS_DEFAULT * cpus);
+    }
+    ASSERT_EQ(vxtrace_bpf__load(skel_.get()), 0) << "BPF object failed to load";
     // The join is per CPU: runs pinned to one CPU see one array, as one NIC queue would.
     ASSERT_EQ(sched_getaffinity(0, sizeof(saved_), &saved_), 0);
     pin(0);
@@ -88,7 +99,16 @@ class TcIngressTest : public ::testing::Test {
     vxt_flow_key k = key_of(inner);
     uint32_t i = slot_of(k);
     std::vector<vxt_join_slot> percpu(libbpf_num_possible_cpus());
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_join), &i, percpu.data())) return false;
+    if (percpu_lookup()) {
+      if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tunnel_join), &i, percpu.data()))
+        return false;
+    } else {
+      for (uint32_t cpu = 0; cpu < percpu.size(); ++cpu) {
+        uint32_t k = cpu * VXT_JOIN_SLOTS_DEFAULT + i;
+        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.join_by_cpu), &k, &percpu[cpu]))
+          return false;
+      }
+    }
     for (const auto& s : percpu) {
       if (s.seq == 0 || s.seq % 2 || vxt_flow_key_lo(&s.key) != vxt_flow_key_lo(&k) ||
           vxt_flow_key_hi(&s.key) != vxt_flow_key_hi(&k))
@@ -103,7 +123,7 @@ class TcIngressTest : public ::testing::Test {
   cpu_set_t saved_;
 };
 
-TEST_F(TcIngressTest, CountsVxlanPerPeerAndRemembersTheTunnel) {
+TEST_P(TcIngressTest, CountsVxlanPerPeerAndRemembersTheTunnel) {
   Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 6, 4242, 33000, 80};
   Bytes f = vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, inner.build());
   for (int i = 0; i < 3; ++i) underlay(f);
@@ -121,7 +141,7 @@ TEST_F(TcIngressTest, CountsVxlanPerPeerAndRemembersTheTunnel) {
   EXPECT_EQ(t.outer_sport, htons(40000));
 }
 
-TEST_F(TcIngressTest, IgnoresTrafficThatIsNotVxlanToOurPort) {
+TEST_P(TcIngressTest, IgnoresTrafficThatIsNotVxlanToOurPort) {
   Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10")};
   underlay(vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, inner.build(), 8472));
   underlay(ethernet(Ip4Packet{ip("192.0.2.1"), ip("192.0.2.2"), 17, 9, 5000, 53}.build()));
@@ -131,7 +151,7 @@ TEST_F(TcIngressTest, IgnoresTrafficThatIsNotVxlanToOurPort) {
   EXPECT_EQ(stat(VXT_STAT_TC_VXLAN_PKTS), 0u);
 }
 
-TEST_F(TcIngressTest, MalformedVxlanIsCountedNotTrusted) {
+TEST_P(TcIngressTest, MalformedVxlanIsCountedNotTrusted) {
   Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10")};
   Bytes f = vxlan_frame(ip("192.0.2.9"), ip("192.0.2.2"), 4096, inner.build());
   Bytes truncated(f.begin(), f.begin() + 14 + 20 + 8 + 8 + 14 + 10);  // inner IP cut short
@@ -147,7 +167,7 @@ TEST_F(TcIngressTest, MalformedVxlanIsCountedNotTrusted) {
   EXPECT_FALSE(tunnel_for(inner, &t));
 }
 
-TEST_F(TcIngressTest, OverlayCountsWhatSurvivedDecapsulation) {
+TEST_P(TcIngressTest, OverlayCountsWhatSurvivedDecapsulation) {
   Ip4Packet a{ip("10.244.1.10"), ip("10.244.2.10"), 17, 1, 5000, 53};
   Ip4Packet b{ip("10.244.1.10"), ip("10.244.2.10"), 17, 2, 5000, 53};
   underlay(vxlan_frame(ip("192.0.2.1"), ip("192.0.2.2"), 4096, a.build()));
@@ -161,7 +181,7 @@ TEST_F(TcIngressTest, OverlayCountsWhatSurvivedDecapsulation) {
 
 // The join is direct-mapped: a newer identity that hashes to the same slot replaces the
 // older one, which then no longer matches (rather than matching the wrong tunnel).
-TEST_F(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
+TEST_P(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
   Ip4Packet first{ip("10.244.1.10"), ip("10.244.2.10"), 17, 1, 5000, 53};
   vxt_flow_key k1 = key_of(first), k2;
   Ip4Packet second = first;
@@ -181,7 +201,7 @@ TEST_F(TcIngressTest, AnIdentityIsForgottenWhenAnotherTakesItsSlot) {
 
 // A packet received on one CPU and seen again (or dropped) on another is still joined, by
 // searching the other CPUs' arrays.
-TEST_F(TcIngressTest, JoinFindsATunnelRecordedOnAnotherCpu) {
+TEST_P(TcIngressTest, JoinFindsATunnelRecordedOnAnotherCpu) {
   if (libbpf_num_possible_cpus() < 2 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
     GTEST_SKIP() << "needs two CPUs";
   Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 17, 9, 5000, 53};
@@ -194,7 +214,7 @@ TEST_F(TcIngressTest, JoinFindsATunnelRecordedOnAnotherCpu) {
 
 // 0.0.0.0 is how a slot says it is free: a packet claiming that source must not leave its
 // counts in a slot the next peer takes over.
-TEST_F(TcIngressTest, PeerZeroNeverSharesASlot) {
+TEST_P(TcIngressTest, PeerZeroNeverSharesASlot) {
   uint32_t zero = 0, b = ip("198.51.100.1");
   for (uint32_t n = 1; vxt_peer_slot_of(b) != vxt_peer_slot_of(zero); ++n)
     b = htonl(ntohl(ip("198.51.100.1")) + n);  // synthetic frames only
@@ -208,7 +228,7 @@ TEST_F(TcIngressTest, PeerZeroNeverSharesASlot) {
 
 // Peers share the per-CPU slot array; one whose slot is taken is counted in the hash, and
 // the readers add both.
-TEST_F(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
+TEST_P(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
   // Synthetic frames only (BPF_PROG_TEST_RUN): b walks up from 198.51.100.1 until it collides.
   uint32_t a = ip("192.0.2.1"), b = ip("198.51.100.1");
   for (uint32_t n = 1; vxt_peer_slot_of(b) != vxt_peer_slot_of(a); ++n)
@@ -225,4 +245,8 @@ TEST_F(TcIngressTest, PeersWhoseSlotIsTakenAreStillCountedExactly) {
 }
 
 }  // namespace
+INSTANTIATE_TEST_SUITE_P(JoinReads, TcIngressTest, ::testing::Bool(), [](const auto& info) {
+  return info.param ? "PercpuLookup" : "ArraySplitByCpu";
+});
+
 }  // namespace vxt::test
