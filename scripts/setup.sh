@@ -15,6 +15,8 @@ packages=(
   python3-jsonschema python3-yaml prometheus debootstrap
   # benchmarks (tests/bench): pod traffic, and the peer tools compared with vxtrace
   iperf3 bpftrace dropwatch
+  # kernel matrix (tests/vm): Debian's kernels by apt, busybox initramfs, QEMU/TCG
+  qemu-system-x86 busybox-static cpio kmod xz-utils zstd binutils debian-archive-keyring
 )
 missing=()
 for p in "${packages[@]}"; do
