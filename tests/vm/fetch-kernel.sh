@@ -94,6 +94,12 @@ if [ ! -f "$stamp" ] || [ $(($(date +%s) - $(stat -c %Y "$stamp"))) -gt "$refres
   fi
 fi
 
+# The lists did not change since the last resolution: its answer stands (apt-cache takes ~1 s).
+if [ "$aptdir/resolved" -nt "$stamp" ] && [ -f "$(cat "$aptdir/resolved")/complete" ]; then
+  cat "$aptdir/resolved"
+  exit 0
+fi
+
 # Newest ABI: sort the matching names by version; prefer the signed name (same kernel either way).
 pkg=$(apt-cache pkgnames linux-image- | grep -E "$names" | sed -E 's/-unsigned$//' | sort -uV | tail -1)
 [ -n "$pkg" ] || { log "no package matches $names in $suite"; exit 1; }
@@ -102,7 +108,7 @@ version=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] || { log "no candidate for $pkg"; exit 1; }
 
 dir=$cache/kernels/${pkg}_${version}
-if [ -f "$dir/complete" ]; then echo "$dir"; exit 0; fi
+if [ -f "$dir/complete" ]; then echo "$dir" | tee "$aptdir/resolved"; exit 0; fi
 
 log "downloading $pkg $version"
 rm -rf "$dir" "$dir.tmp"
@@ -140,4 +146,4 @@ for old in "$cache"/kernels/*; do
   [ "$old" != "$dir" ] && [ -f "$old/series" ] && [ "$(cat "$old/series")" = "$series" ] && rm -rf "$old"
 done
 rm -f "$aptdir"/archives/*.deb
-echo "$dir"
+echo "$dir" | tee "$aptdir/resolved"
