@@ -114,10 +114,14 @@ static __always_inline void count_peer_drop(__u32 peer, __u8 cause)
 {
 	struct vxt_peer_slot *s = peer_slot_of(peer);
 	struct vxt_peer_drop_key k = {.peer = peer, .cause = cause};
+	__u32 c = cause;
 	__u64 zero = 0, *n;
 
-	if (s && cause < VXT_CAUSE_COUNT) {
-		s->drops[cause]++;
+	/* The callers' bound on cause may be one clang drops as redundant, and that the
+	 * verifier cannot see across a spill: check it here, where the index is used. */
+	asm volatile("" : "+r"(c));
+	if (s && c < VXT_CAUSE_COUNT) {
+		s->drops[c]++;
 		return;
 	}
 	n = lookup_or_init(&peer_drops, &k, &zero, VXT_STAT_PEER_MAP_FULL);

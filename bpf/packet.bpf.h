@@ -75,7 +75,8 @@ static __always_inline int pkt_load(const struct pkt_reader *r, bool kernel, __u
 {
 	if (kernel) {
 		if (r->kbuf_ok && off <= PKT_KBUF_LEN - len) {
-			asm volatile("" : "+r"(off)); /* keep the mask: it is the verifier's bound */
+			asm volatile(""
+				     : "+r"(off)); /* keep the mask: it is the verifier's bound */
 			__builtin_memcpy(dst, r->kbuf + (off & PKT_KBUF_MASK), len);
 			return 0;
 		}

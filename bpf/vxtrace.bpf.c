@@ -135,7 +135,7 @@ static __always_inline __u8 ct_state_of(struct sk_buff *skb)
 	if (!bpf_core_type_exists(struct nf_conn))
 		return VXT_CT_UNKNOWN;
 	return (BPF_CORE_READ(ct, status) & (1UL << IPS_CONFIRMED_BIT)) ? VXT_CT_CONFIRMED
-									  : VXT_CT_NEW;
+									: VXT_CT_NEW;
 }
 
 /* The drop's network namespace from the skb itself: the current task is usually the
@@ -255,8 +255,9 @@ static __always_inline bool take_event_token(void)
 	return true;
 }
 
-/* The drop site holding `location`: a binary search of the sorted table. */
-static __always_inline const struct vxt_drop_site *find_site(__u64 location)
+/* The cause and check of the drop site holding `location`: a binary search of the sorted
+ * table. Only scalars leave it, so the verifier's paths through the search all merge. */
+static __always_inline bool find_site(__u64 location, __u8 *cause, __u8 *check)
 {
 	__u32 lo = 0, hi = nr_drop_sites, mid;
 
@@ -265,22 +266,26 @@ static __always_inline const struct vxt_drop_site *find_site(__u64 location)
 	for (int i = 0; i < 7 && lo < hi; i++) { /* 2^7 > VXT_MAX_SITES */
 		mid = (lo + hi) / 2;
 		if (mid >= VXT_MAX_SITES)
-			return NULL;
-		if (location < drop_sites[mid].start)
+			return false;
+		if (location < drop_sites[mid].start) {
 			hi = mid;
-		else if (location >= drop_sites[mid].end)
+		} else if (location >= drop_sites[mid].end) {
 			lo = mid + 1;
-		else
-			return &drop_sites[mid];
+		} else {
+			*cause = drop_sites[mid].cause;
+			*check = drop_sites[mid].check;
+			return true;
+		}
 	}
-	return NULL;
+	return false;
 }
 
 /* The kernel's software checksum ran on this skb and failed: __skb_checksum_complete()
  * leaves csum_complete_sw set and csum_valid clear (Linux >= 4.x, every kernel we load on). */
 static __always_inline bool l4_csum_failed(struct sk_buff *skb)
 {
-	return BPF_CORE_READ_BITFIELD(skb, csum_complete_sw) && !BPF_CORE_READ_BITFIELD(skb, csum_valid);
+	return BPF_CORE_READ_BITFIELD(skb, csum_complete_sw) &&
+	       !BPF_CORE_READ_BITFIELD(skb, csum_valid);
 }
 
 /* The IPv4 header at the network header does not sum to 0xffff. */
@@ -294,9 +299,15 @@ static __always_inline bool ip_csum_bad(struct sk_buff *skb)
 	n = (words[0] & 0x0f) * 2; /* IHL, in 16-bit words (version|IHL is the first byte) */
 	if (n < 10)
 		return false;
-	for (__u32 i = 0; i < 30; i++)
-		if (i < n)
-			sum += words[i];
+		/* Branch-free (i < n is the top bit of i - n): a branch per word gave the verifier
+		 * 2^30 paths to walk. */
+#pragma unroll
+	for (__u32 i = 0; i < 30; i++) {
+		__u32 in_header = (i - n) >> 31;
+
+		asm volatile("" : "+r"(in_header)); /* or clang makes it a branch again */
+		sum += words[i] * in_header;
+	}
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return sum != 0xffff;
@@ -306,12 +317,12 @@ static __always_inline bool ip_csum_bad(struct sk_buff *skb)
  * `fallback` when no site holds it or the site cannot prove its cause for this packet. */
 static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, __u8 fallback)
 {
-	const struct vxt_drop_site *site = find_site(location);
+	__u8 cause, check;
 	bool proven;
 
-	if (!site)
+	if (!find_site(location, &cause, &check))
 		return fallback;
-	switch (site->check) {
+	switch (check) {
 	case VXT_SITE_CHECK_NONE:
 		proven = true;
 		break;
@@ -324,7 +335,7 @@ static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, _
 	default:
 		proven = false;
 	}
-	return proven ? site->cause : fallback;
+	return proven ? cause : fallback;
 }
 
 static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
