@@ -40,6 +40,10 @@ const volatile __u64 event_burst_ns = 0;
  * with VXT_CAUSE_BY_SITE asks the drop site table. */
 __u8 reason_cause[VXT_MAX_REASONS];
 
+/* LINUX_MIB_IPRPFILTER in the running kernel's enum (72 in 5.10, 76 in 6.18), from BTF;
+ * 0 when unknown. */
+const volatile __u32 mib_rpfilter = 0;
+
 /* Kernel functions that free packets, sorted by address, filled like reason_cause. */
 struct vxt_drop_site drop_sites[VXT_MAX_SITES];
 __u32 nr_drop_sites;
@@ -313,6 +317,62 @@ static __always_inline bool ip_csum_bad(struct sk_buff *skb)
 	return sum != 0xffff;
 }
 
+/* Where this CPU's copy of every per-CPU variable lives: __per_cpu_offset[cpu]. Found
+ * through kallsyms (5.10's BTF has no per-CPU variables for bpf_this_cpu_ptr). */
+extern const void __per_cpu_offset __ksym __weak;
+
+/* rp_filter's only trace before Linux 5.17: ip_rcv_finish_core counts LINUX_MIB_IPRPFILTER
+ * on this CPU and frees the packet, where other route failures free it without counting.
+ * vxt_rx_snapshot notes this CPU's count as each packet arrives; a drop at that site is
+ * rp_filter's exactly when the count moved since. Packets of one receive batch all arrive
+ * before the first is routed, so the note is moved on at each drop. */
+struct rpf_snapshot {
+	__u64 net; /* struct net * the count belongs to */
+	__u64 count;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rpf_snapshot);
+} rpf_snapshots SEC(".maps");
+
+/* This CPU's LINUX_MIB_IPRPFILTER count in `net`. */
+static __always_inline bool rpf_count(struct net *net, __u64 *count)
+{
+	__u64 base = (__u64)&__per_cpu_offset, off;
+	__u32 cpu = bpf_get_smp_processor_id();
+	void *mib;
+
+	if (!mib_rpfilter || !base ||
+	    bpf_probe_read_kernel(&off, sizeof(off), (void *)(base + (__u64)cpu * 8)))
+		return false;
+	mib = BPF_CORE_READ(net, mib.net_statistics);
+	return mib && !bpf_probe_read_kernel(count, sizeof(*count),
+					     (char *)mib + off + (__u64)mib_rpfilter * 8);
+}
+
+static __always_inline bool rpf_counted(struct sk_buff *skb)
+{
+	struct net_device *dev = skb_dev(skb);
+	struct rpf_snapshot *s;
+	__u32 zero = 0;
+	struct net *net;
+	__u64 n;
+	bool moved;
+
+	s = bpf_map_lookup_elem(&rpf_snapshots, &zero);
+	if (!s || !dev)
+		return false;
+	net = dev->nd_net.net;
+	if (s->net != (__u64)net || !rpf_count(net, &n))
+		return false;
+	moved = n > s->count;
+	s->count = n;
+	return moved;
+}
+
 /* The cause of a drop the reason cannot name, from the function that freed the packet;
  * `fallback` when no site holds it or the site cannot prove its cause for this packet. */
 static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, __u8 fallback)
@@ -331,6 +391,9 @@ static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, _
 		break;
 	case VXT_SITE_CHECK_IP_CSUM:
 		proven = ip_csum_bad(skb);
+		break;
+	case VXT_SITE_CHECK_RPFILTER_MIB:
+		proven = rpf_counted(skb);
 		break;
 	default:
 		proven = false;
@@ -402,4 +465,25 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb_no_reason, struct sk_buff *skb, void *location)
 {
 	return handle_drop(skb, location, 0, NULL);
+}
+
+/* Loaded only where the kernel names no drop reason: see struct rpf_snapshot. */
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(vxt_rx_snapshot, struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	struct rpf_snapshot *s;
+	__u32 zero = 0;
+	struct net *net;
+	__u64 n;
+
+	s = bpf_map_lookup_elem(&rpf_snapshots, &zero);
+	if (!s || !dev)
+		return 0;
+	net = dev->nd_net.net;
+	if (rpf_count(net, &n)) {
+		s->net = (__u64)net;
+		s->count = n;
+	}
+	return 0;
 }

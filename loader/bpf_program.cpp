@@ -121,6 +121,10 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   prog->drops_prog_ = variants[static_cast<int>(config.kfree_skb)];
   for (auto* v : variants)
     if (v != prog->drops_prog_) bpf_program__set_autoload(v, false);
+  // Only a kernel without drop reasons needs rp_filter's per-packet snapshot.
+  bool snapshots = config.kfree_skb == KfreeSkbArgs::location && config.mib_rpfilter;
+  bpf_program__set_autoload(skel->progs.vxt_rx_snapshot, snapshots);
+  skel->rodata->mib_rpfilter = snapshots ? config.mib_rpfilter : 0;
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
   // The tunnel join's slots: per-CPU arrays, or where another CPU's cannot be read, one
@@ -170,10 +174,16 @@ bool BpfProgram::percpu_lookup() const { return skel_->rodata->percpu_lookup; }
 
 BpfProgram::~BpfProgram() {
   bpf_link__destroy(drops_link_);
+  bpf_link__destroy(snapshot_link_);
   vxtrace_bpf__destroy(skel_);
 }
 
 Result<bool> BpfProgram::attach_drops() {
+  if (bpf_program__autoload(skel_->progs.vxt_rx_snapshot)) {
+    snapshot_link_ = bpf_program__attach(skel_->progs.vxt_rx_snapshot);
+    if (!snapshot_link_)
+      return errno_error("cannot attach to tracepoint net:netif_receive_skb", errno);
+  }
   drops_link_ = bpf_program__attach(drops_prog_);
   if (!drops_link_) return errno_error("cannot attach to tracepoint skb:kfree_skb", errno);
   return true;

@@ -23,6 +23,7 @@ struct BpfConfig {
   uint32_t stream_causes = 0;
   uint32_t ringbuf_bytes = 1u << 20;
   KfreeSkbArgs kfree_skb = KfreeSkbArgs::reason_rx_sk;  // which kfree_skb variant to load
+  uint32_t mib_rpfilter = 0;                            // see KernelBtf
   uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;         // per CPU, a power of two
   uint32_t event_rate = 0;  // events per second for the node, 0: unlimited
 };
@@ -52,6 +53,7 @@ class BpfProgram {
   explicit BpfProgram(vxtrace_bpf* skel) : skel_(skel) {}
   vxtrace_bpf* skel_;
   ::bpf_link* drops_link_ = nullptr;
+  ::bpf_link* snapshot_link_ = nullptr;
   ::bpf_program* drops_prog_ = nullptr;
 };
 

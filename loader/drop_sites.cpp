@@ -18,6 +18,12 @@ constexpr SiteRule kRules[] = {
     {"icmp_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"ip_rcv_core", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_IP_CSUM},
     {"ip_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_IP_CSUM},  // ip_rcv_core inlined
+    // Reverse-path filtering: ip_rcv_finish_core, inlined into these, frees what the input
+    // route refused; rp_filter's refusals are the ones it counts in LINUX_MIB_IPRPFILTER.
+    {"ip_rcv_finish", VXT_CAUSE_RP_FILTER, VXT_SITE_CHECK_RPFILTER_MIB},
+    {"ip_rcv_finish_core", VXT_CAUSE_RP_FILTER, VXT_SITE_CHECK_RPFILTER_MIB},
+    {"ip_sublist_rcv", VXT_CAUSE_RP_FILTER, VXT_SITE_CHECK_RPFILTER_MIB},
+    {"ip_list_rcv_finish", VXT_CAUSE_RP_FILTER, VXT_SITE_CHECK_RPFILTER_MIB},
     // A netfilter verdict; conntrack's when the packet has no entry (refined in BPF).
     {"nf_hook_slow", VXT_CAUSE_NETFILTER, VXT_SITE_CHECK_NONE},
     // The VXLAN receive path: unknown VNI, bad flags, an invalid inner source MAC.

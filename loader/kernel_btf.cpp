@@ -19,6 +19,17 @@ int tracepoint_arg_count(const struct btf* btf, const char* name) {
   return btf_vlen(t) - 1;
 }
 
+std::optional<int64_t> enumerator_value(const struct btf* btf, std::string_view name) {
+  for (uint32_t id = 1; id < btf__type_cnt(btf); ++id) {
+    const struct btf_type* t = btf__type_by_id(btf, id);
+    if (!btf_is_enum(t)) continue;
+    const struct btf_enum* e = btf_enum(t);
+    for (int i = 0; i < btf_vlen(t); ++i, ++e)
+      if (name == btf__name_by_offset(btf, e->name_off)) return e->val;
+  }
+  return std::nullopt;
+}
+
 Result<KernelBtf> read_kernel_btf() {
   std::unique_ptr<struct btf, void (*)(struct btf*)> btf(btf__load_vmlinux_btf(), btf__free);
   if (!btf) return errno_error("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno);
@@ -32,7 +43,8 @@ Result<KernelBtf> read_kernel_btf() {
   auto proto = args == 2   ? KfreeSkbArgs::location
                : args == 3 ? KfreeSkbArgs::reason
                            : KfreeSkbArgs::reason_rx_sk;
-  return KernelBtf{std::move(*reasons), proto};
+  auto rpf = enumerator_value(btf.get(), "LINUX_MIB_IPRPFILTER");
+  return KernelBtf{std::move(*reasons), proto, static_cast<uint32_t>(rpf.value_or(0))};
 }
 
 }  // namespace vxt

@@ -1,6 +1,10 @@
 // What vxtrace needs to know from the running kernel's BTF, read once at start-up.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
 #include "drop_reasons.hpp"
 #include "result.hpp"
 
@@ -16,6 +20,7 @@ enum class KfreeSkbArgs {
 struct KernelBtf {
   DropReasons reasons;
   KfreeSkbArgs kfree_skb = KfreeSkbArgs::reason_rx_sk;
+  uint32_t mib_rpfilter = 0;  // LINUX_MIB_IPRPFILTER: not uapi-stable (72 in 5.10, 76 in 6.18)
 };
 
 Result<KernelBtf> read_kernel_btf();
@@ -23,5 +28,8 @@ Result<KernelBtf> read_kernel_btf();
 // Number of arguments of tracepoint `name` (its btf_trace_<name> typedef), without the
 // leading context pointer; -1 when the kernel has no such tracepoint.
 int tracepoint_arg_count(const struct btf* btf, const char* name);
+
+// The value of enumerator `name` in any enum of `btf` (anonymous ones included).
+std::optional<int64_t> enumerator_value(const struct btf* btf, std::string_view name);
 
 }  // namespace vxt

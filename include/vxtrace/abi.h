@@ -55,6 +55,9 @@ enum vxt_site_check {
 	VXT_SITE_CHECK_NONE = 0,    /* every drop in this function is of this cause */
 	VXT_SITE_CHECK_L4_CSUM = 1, /* the kernel's software checksum ran and failed */
 	VXT_SITE_CHECK_IP_CSUM = 2, /* the IPv4 header checksum is wrong */
+	/* This CPU's LINUX_MIB_IPRPFILTER moved since the packet arrived: the kernel counts an
+	 * rp_filter verdict right before it frees the packet (Linux < 5.17 names no reason). */
+	VXT_SITE_CHECK_RPFILTER_MIB = 3,
 };
 
 /* One kernel function that frees packets: [start, end) of its text. The loader fills a

@@ -53,7 +53,7 @@ TEST(DropSites, StripsCompilerSuffixes) {
 TEST(DropSites, EveryRuleNamesARealCause) {
   for (const auto& r : drop_site_rules()) {
     EXPECT_LT(r.cause, VXT_CAUSE_COUNT) << r.function;
-    EXPECT_LE(r.check, VXT_SITE_CHECK_IP_CSUM) << r.function;
+    EXPECT_LE(r.check, VXT_SITE_CHECK_RPFILTER_MIB) << r.function;
   }
 }
 
