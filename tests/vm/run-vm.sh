@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# run-vm.sh SERIES SCRIPT [FILE[=DEST]]...
+# run-vm.sh SERIES SCRIPT [FILE[=DEST]]... [-- ARG...]
 #
 # Boots Debian's SERIES kernel (5.10, 6.1, 6.12) under QEMU/TCG with the matrix initramfs, runs
-# SCRIPT there as /vxt/run.sh (busybox sh, cwd /vxt), prints the script's stdout+stderr and exits
-# with its status. Each FILE is copied to /vxt/<basename> (or DEST: relative to /vxt, or absolute);
-# ELF files come with their shared libraries. Boot time and wall time go to stderr.
+# SCRIPT there as /vxt/run.sh ARG... (busybox sh, cwd /vxt), prints the script's stdout+stderr
+# and exits with its status. Each FILE is copied to /vxt/<basename> (or DEST: relative to /vxt,
+# or absolute); ELF files come with their shared libraries. Boot and wall time go to stderr.
 #
 # Environment: VXT_VM_CACHE (kernels, images; default /var/cache/vxtrace-vm), VXT_VM_TIMEOUT
 # (seconds, default 300: a hung guest is killed), VXT_VM_MEM (default 1024 MiB),
@@ -35,9 +35,19 @@ trap 'exit 130' INT TERM
 # The per-run overlay: the script and files. Appended to the base image as a second cpio archive
 # (the kernel unpacks concatenated archives in order), so the base stays cached.
 ov=$work/overlay
-mkdir -p "$ov/vxt"
+mkdir -p "$ov/vxt" "$ov/usr/bin" "$ov/usr/sbin" "$ov/usr/lib" "$ov/usr/lib64"
+# The base's merged-/usr symlinks again: a plain directory "lib" here would replace the base's
+# lib -> usr/lib when the kernel unpacks this archive on top of it.
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$ov/$d"; done
 install -m 0755 "$script" "$ov/vxt/run.sh"
-for arg in "$@"; do
+: >"$ov/vxt/args"
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
+  if [ "$arg" = -- ]; then
+    printf '%s\n' "$@" >"$ov/vxt/args"
+    break
+  fi
   src=${arg%%=*}
   dest=$(basename "$src")
   [ "$arg" != "$src" ] && dest=${arg#*=}
