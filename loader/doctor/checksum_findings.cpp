@@ -76,8 +76,9 @@ Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
 // "TCP", "UDP" or "TCP/UDP": which inner protocol the events showed failing.
 std::string inner_protocols(const LiveEvidence& live, const std::string& peer) {
   auto it = live.checksum_by_peer.find(peer);
-  bool tcp = it != live.checksum_by_peer.end() && it->second.reasons.count("TCP_CSUM");
-  bool udp = it != live.checksum_by_peer.end() && it->second.reasons.count("UDP_CSUM");
+  // The flows' protocol, which kernels without drop reasons (< 5.17) also give.
+  bool tcp = it != live.checksum_by_peer.end() && it->second.protos.count("tcp");
+  bool udp = it != live.checksum_by_peer.end() && it->second.protos.count("udp");
   return tcp == udp ? "TCP/UDP" : tcp ? "TCP" : "UDP";
 }
 

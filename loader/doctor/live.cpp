@@ -20,6 +20,7 @@ void LiveCollector::add(const DropRecord& d) {
     auto& p = ev_.checksum_by_peer[d.tunnel->peer];
     (d.tunnel->source == "outer" ? p.outer : p.inner) += 1;
     p.reasons[d.reason] += 1;
+    if (d.flow) p.protos[d.flow->proto] += 1;
   } else if (d.cause == "rp_filter") {
     std::string dev = d.ifname.empty() ? "?" : d.ifname;
     ev_.rp_filter_by_dev[dev] += 1;
@@ -29,6 +30,7 @@ void LiveCollector::add(const DropRecord& d) {
     ++ev_.conntrack_drops;
   } else if (d.cause == "vxlan") {
     ev_.vxlan_by_reason[d.reason] += 1;
+    if (tunnel && d.tunnel->source == "outer") ev_.vxlan_dropped_vnis.insert(d.tunnel->vni);
   }
 }
 

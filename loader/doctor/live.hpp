@@ -18,6 +18,7 @@ namespace vxt::doctor {
 struct PeerChecksum {
   uint64_t outer = 0, inner = 0;            // events: outer UDP checksum vs inner TCP/UDP
   std::map<std::string, uint64_t> reasons;  // UDP_CSUM, TCP_CSUM...
+  std::map<std::string, uint64_t> protos;   // of the dropped (inner) flows: tcp, udp, icmp
 };
 
 struct LiveEvidence {
@@ -29,6 +30,7 @@ struct LiveEvidence {
   std::map<std::string, PeerChecksum> checksum_by_peer;            // from events
   uint64_t conntrack_drops = 0;  // NETFILTER_DROP with no conntrack entry: INVALID (events)
   std::map<std::string, uint64_t> vxlan_by_reason;
+  std::set<uint32_t> vxlan_dropped_vnis;  // VNIs of still-encapsulated `vxlan` drops
   uint64_t events_used = 0, events_elsewhere = 0;
   Counters counters_before, counters_after;
   ConntrackInput conntrack_before, conntrack_after;

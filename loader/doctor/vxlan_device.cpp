@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 namespace vxt::doctor {
@@ -282,7 +283,12 @@ std::vector<Finding> vxlan_findings(const Topology& t, const VxlanNames& n,
   if (vx->vxlan->port != n.port) out.push_back(port_mismatch(*vx, n));
   if (!live.observed) return out;
   for (auto& f : senders_without_fdb(t, *vx, live, n)) out.push_back(std::move(f));
-  if (live.vxlan_by_reason.count("VXLAN_VNI_NOT_FOUND"))
+  // The kernel says so (VXLAN_VNI_NOT_FOUND, 6.3+), or, where it gives no reason, the
+  // dropped packets carried a VNI this device does not have.
+  auto& vnis = live.vxlan_dropped_vnis;
+  bool foreign_vni =
+      std::any_of(vnis.begin(), vnis.end(), [&](uint32_t v) { return v != vx->vxlan->vni; });
+  if (live.vxlan_by_reason.count("VXLAN_VNI_NOT_FOUND") || foreign_vni)
     for (const auto& p : live.summary.peers)
       if (uint64_t d = vxlan_drops(p)) out.push_back(vni_mismatch(p, d, *vx, live, n));
   return out;

@@ -84,6 +84,20 @@ TEST(VxlanDevice, LiveVniNotFoundFromAPeerIsAVniMismatch) {
   EXPECT_EQ(f[0].evidence["local_vni"], 4096);
 }
 
+// Kernels before 6.3 name no reason for it: the dropped packets' own VNI tells.
+TEST(VxlanDevice, ForeignVniInDroppedPacketsIsAVniMismatchWithoutAReason) {
+  LiveEvidence live;
+  live.observed = true;
+  live.summary.peers = {{"192.0.2.1", 50, 0, 0, 50, 1.0, {{"vxlan", 50}}}};
+  live.vxlan_by_reason["NOT_SPECIFIED"] = 50;
+  live.vxlan_dropped_vnis = {999};
+  auto f = vxlan_findings(lab_node_b(), kNames, live);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "vxlan_vni_mismatch");
+  live.vxlan_dropped_vnis = {4096};  // our own VNI: some other VXLAN fault, not a mismatch
+  EXPECT_TRUE(vxlan_findings(lab_node_b(), kNames, live).empty());
+}
+
 TEST(VxlanDevice, LiveSenderWithoutFdbBackIsNamed) {
   LiveEvidence live;
   live.observed = true;
