@@ -1,13 +1,16 @@
 #include "session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <iostream>
+#include <cstring>
 #include <memory>
+#include <ostream>
 
+#include "fd_output.hpp"
 #include "json_sink.hpp"
 #include "text_sink.hpp"
 #include "tracer.hpp"
@@ -19,26 +22,33 @@ std::atomic<bool> g_stop{false};  // the one global: written by the signal handl
 
 void on_signal(int) { g_stop = true; }
 
-std::unique_ptr<Sink> make_sink(const Options& o) {
-  if (o.output == "json") return std::make_unique<JsonSink>(std::cout, o.node);
-  return std::make_unique<TextSink>(std::cout);
+std::unique_ptr<Sink> make_sink(const Options& o, std::ostream& out) {
+  if (o.output == "json") return std::make_unique<JsonSink>(out, o.node);
+  return std::make_unique<TextSink>(out);
 }
+
+// How often the loop looks whether stdout's reader went away while nothing was written.
+constexpr auto kOutputCheck = std::chrono::milliseconds(100);
 
 }  // namespace
 
-void install_stop_signals() {
+void install_stop_signals(PipeSignal pipe) {
   struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_signal;  // no SA_RESTART: a blocked write returns EINTR (FdOutput)
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  if (pipe == PipeSignal::ignored) sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
 }
 
 bool stop_requested() { return g_stop; }
 
 int run_session(const Options& o) {
-  auto sink = make_sink(o);
+  // Declared before the Tracer, so they outlive it: its drain still has somewhere to write.
+  FdOutput out_buf(STDOUT_FILENO, [] { return stop_requested(); });
+  std::ostream out(&out_buf);
+  auto sink = make_sink(o, out);
+  install_stop_signals();  // before attaching: a signal from here on still detaches
   Tracer tracer(o, [&](const DropRecord& d) { sink->drop(d); });
-  install_stop_signals();
   sink->start(tracer.start_info());
 
   using clock = std::chrono::steady_clock;
@@ -46,24 +56,35 @@ int run_session(const Options& o) {
       std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(o.interval_s));
   const auto t0 = clock::now();
   auto next_interval = t0 + interval;
+  auto next_output_check = t0;
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  while (!stop_requested() && (o.duration_s == 0 || elapsed() < o.duration_s)) {
+  while (!stop_requested() && !out_buf.error() && (o.duration_s == 0 || elapsed() < o.duration_s)) {
     int n = tracer.poll(100);
     if (n < 0) spdlog::warn("ring buffer poll: {}", errno_error("", n).what());
-    if (o.interval_s > 0 && clock::now() >= next_interval) {
+    const auto now = clock::now();
+    if (o.interval_s > 0 && now >= next_interval) {
       auto s = tracer.summary();
       s.elapsed_s = elapsed();
       sink->summary(s);
       next_interval += interval;
     }
+    if (now >= next_output_check) {
+      if (out_buf.broken()) break;
+      next_output_check = now + kOutputCheck;
+    }
   }
-  tracer.drain();
+  if (!out_buf.error()) tracer.drain();
   tracer.detach_tc();
 
-  auto s = tracer.summary();
-  s.final = true;
-  s.elapsed_s = elapsed();
-  sink->summary(s);
+  if (!out_buf.error()) {
+    auto s = tracer.summary();
+    s.final = true;
+    s.elapsed_s = elapsed();
+    sink->summary(s);
+  }
+  // The Tracer's destructor detaches the rest while the error unwinds to main's one line.
+  if (out_buf.error())
+    throw FatalError(std::string("cannot write output: ") + std::strerror(out_buf.error()));
   return 0;
 }
 

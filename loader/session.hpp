@@ -5,11 +5,16 @@
 
 namespace vxt {
 
-// Returns the process exit code; throws FatalError when start-up fails.
+// Returns the process exit code; throws FatalError when start-up fails or the output cannot be
+// written (after everything is detached).
 int run_session(const Options& options);
 
-// SIGINT/SIGTERM set a flag that long-running commands poll.
-void install_stop_signals();
+// SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) set a flag that long-running
+// commands poll, so they detach before they exit. SIGPIPE either does the same (trace, doctor:
+// a pipe's reader is gone, and the failed write says so too) or is ignored (the agent, whose
+// closed log pipe or HTTP client is counted, never fatal).
+enum class PipeSignal { stops, ignored };
+void install_stop_signals(PipeSignal pipe = PipeSignal::stops);
 bool stop_requested();
 
 }  // namespace vxt

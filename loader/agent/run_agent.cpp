@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <csignal>
-
 #include "agent/agent_state.hpp"
 #include "agent/device_follower.hpp"
 #include "agent/event_stream.hpp"
@@ -222,8 +220,7 @@ void Agent::stop() {
 }  // namespace
 
 int run_agent(const Options& o) {
-  std::signal(SIGPIPE, SIG_IGN);  // a closed log pipe is counted, not fatal
-  install_stop_signals();
+  install_stop_signals(PipeSignal::ignored);  // a closed log pipe is counted, not fatal
   Agent agent(o);
   agent.run();
   agent.stop();
