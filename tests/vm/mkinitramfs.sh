@@ -49,6 +49,8 @@ for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || ln -sf busybox "$root/usr/bin/$applet"
 done
 for t in $tools; do rm -f "$root/usr/bin/$(basename "$t")"; done
+# The kernel runs /sbin/modprobe for its own module requests (nft-expr-counter on 5.10, ...).
+ln -s ../bin/busybox "$root/usr/sbin/modprobe"
 "$here/copy-bin.sh" "$root" $tools
 # xtables-nft-multi picks its personality from argv[0]; its match/target plugins are dlopen()ed.
 for name in iptables iptables-nft iptables-save iptables-restore iptables-nft-save iptables-nft-restore; do
