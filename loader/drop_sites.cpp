@@ -13,6 +13,9 @@ constexpr SiteRule kRules[] = {
     {"udp_queue_rcv_skb", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"__udp4_lib_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"udp_recvmsg", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
+    // A reader's poll()/FIONREAD checks the queued datagram's checksum (5.10).
+    {"__first_packet_length", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
+    {"first_packet_length", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"tcp_v4_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"tcp_v4_do_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"icmp_rcv", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
@@ -33,6 +36,8 @@ constexpr SiteRule kRules[] = {
     {"ip6_mc_input", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
     {"skb_queue_purge", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
     {"skb_queue_purge_reason", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
+    // Netlink messages, not packets: every nftables/iptables command frees its batch here.
+    {"nfnetlink_rcv_batch", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
 };
 
 const SiteRule* rule_for(std::string_view symbol) {
