@@ -36,6 +36,9 @@ log() { echo "fetch-kernel[$series]: $*" >&2; }
 
 aptdir=$cache/apt/$suite
 mkdir -p "$aptdir"/{lists/partial,archives/partial,empty} "$cache/kernels"
+# One fetch per suite at a time (two test runs may share the cache); released at exit.
+exec 9>"$aptdir/lock"
+flock 9
 : >>"$aptdir/status"
 # Both the suite and its security updates: a kernel's newest point release is often only there.
 cat >"$aptdir/sources.list" <<EOF

@@ -28,7 +28,7 @@
 # wait for vxtrace's start line, default 60: program loading is slow under TCG), VXT_LAB_PREFIX.
 
 ALL="outer_csum inner_csum_tcp inner_csum_udp rp_filter conntrack_invalid netfilter unknown_vni
-  healthy attach_clsact attach_tcx"
+  healthy doctor attach_clsact attach_tcx"
 
 # Host programs by absolute path: Debian's static busybox runs its own applet for a known name
 # (ip, tc, ping) before it looks at PATH. The paths are the same on the host and in the VM.
@@ -430,7 +430,8 @@ scenario_healthy() {
 
 # Attach in the given mode, see real traffic, detach on SIGINT, leave nothing behind: no tc
 # filter on b's devices, none of the programs the start line named (they are freed after an RCU
-# grace period, so poll up to 2 s).
+# grace period, so poll up to 2 s). Also counted: vxt_* programs anywhere on the machine (in a
+# VM there is no other vxtrace; on the host other tests may run one).
 attach() {
   local mode=$1 ids during_filters during_progs replies i
   begin "attach_$mode" '"mode":"'$mode'"'
@@ -449,7 +450,7 @@ attach() {
     sleep 0.1
     i=$((i + 1))
   done
-  finish "\"prog_ids\":\"$ids\",\"during_tc_filters\":$during_filters,\"during_live_progs\":$during_progs,\"after_tc_filters\":$(tc_filters),\"after_live_progs\":$(live_progs $ids),\"tc_show_after\":$(json_str "$(tc_show)"),\"ping_replies\":${replies:-0}"
+  finish "\"prog_ids\":\"$ids\",\"during_tc_filters\":$during_filters,\"during_live_progs\":$during_progs,\"after_tc_filters\":$(tc_filters),\"after_live_progs\":$(live_progs $ids),\"after_vxt_progs_anywhere\":$($BPFTOOL prog show 2>/dev/null | grep -c 'name vxt_'),\"tc_show_after\":$(json_str "$(tc_show)"),\"ping_replies\":${replies:-0}"
 }
 tc_show() {
   local dev
@@ -462,6 +463,31 @@ live_progs() {
   local n=0 id
   for id in "$@"; do $BPFTOOL prog show id "$id" >/dev/null 2>&1 && n=$((n + 1)); done
   echo $n
+}
+# vxtrace doctor in node b while node a sends 50 frames with VNI 999 and b's vxlan.calico has
+# strict rp_filter with 50 spoofed sources: its node checks and live window on this kernel.
+# Emits {"lab":"doctor","rc":N,"report":<doctor -o json>,"stderr":...}.
+scenario_doctor() {
+  begin doctor '"sender":"'$A_UL'","vni_frames":50,"rp_filter_frames":50'
+  saved_dev=$(getsys "$B" net/ipv4/conf/vxlan.calico/rp_filter)
+  setsys "$B" net/ipv4/conf/vxlan.calico/rp_filter=1
+  : >"$TMP/doc.out"
+  : >"$TMP/doc.err"
+  $IP netns exec "$B" "$VXTRACE" doctor -o json -i eth0 --duration 6 >"$TMP/doc.out" 2>"$TMP/doc.err" &
+  local pid=$! i=0
+  # The live window opens once the programs are attached (slow under TCG).
+  while ! grep -q "observing drops" "$TMP/doc.err" && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  r0=$(counter "$B" TcpExtIPReversePathFilter)
+  inject --count 50 --vni 999 --dport 5003 --sport 40700 --payload-len 300 --seed 8
+  inject --count 50 --inner-src "$SPOOFED_SRC" --dport 5002 --sport 40400 --payload-len 400 --seed 5
+  wait $pid
+  local rc=$?
+  emit "{\"lab\":\"doctor\",\"scenario\":\"doctor\",\"rc\":$rc,\"report\":$(cat "$TMP/doc.out" | grep . || echo null),\"stderr\":$(json_str "$(cat "$TMP/doc.err")")}"
+  finish "\"b_TcpExtIPReversePathFilter\":$(($(counter "$B" TcpExtIPReversePathFilter) - r0))"
+  setsys "$B" "net/ipv4/conf/vxlan.calico/rp_filter=$saved_dev"
 }
 scenario_attach_clsact() { attach clsact; }
 scenario_attach_tcx() { attach tcx; }

@@ -36,6 +36,11 @@ key=$( {
 } | sha256sum | cut -c1-16)
 out=$cache/initramfs/$(basename "$kdir")-$key.cpio
 if [ -f "$out" ]; then echo "$out"; exit 0; fi
+# One build per kernel at a time (two test runs may share the cache); released at exit.
+mkdir -p "$cache/initramfs"
+exec 9>"$cache/initramfs/$(basename "$kdir").lock"
+flock 9
+if [ -f "$out" ]; then echo "$out"; exit 0; fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT

@@ -75,6 +75,7 @@ class Scenario:
         self.summaries: list[dict] = []
         self.exit: dict | None = None
         self.counters: dict | None = None
+        self.doctor: dict | None = None
         self.ended = False
 
 
@@ -116,6 +117,8 @@ class LabRun:
                 cur.exit = obj
             elif lab == "counters":
                 cur.counters = obj
+            elif lab == "doctor":
+                cur.doctor = obj
             elif lab == "end":
                 cur.ended = True
             elif obj.get("type") == "start":
@@ -284,6 +287,24 @@ class KernelMatrix(unittest.TestCase):
         self.assertEqual((a["rx_packets"], a["decapsulated"]), (50, 0),
                          f"[{self.kernel}] unknown_vni: peer {A_UL} rx_packets/decapsulated: {a}")
 
+    def test_doctor(self):
+        """doctor's node checks and live window on this kernel: the VNI mismatch is named
+        (kernels before 6.3 give no VXLAN_VNI_NOT_FOUND: the dropped packets' VNI tells) and
+        rp_filter's drops on vxlan.calico are counted, with the kernel's counter as witness."""
+        sc = self.scenario("doctor")
+        doc = sc.doctor or {}
+        report = doc.get("report") or {}
+        self.assertEqual(doc.get("rc"), 1, f"[{self.kernel}] doctor exit code (1: findings): {doc}")
+        findings = {f["id"]: f for f in report.get("findings", [])}
+        vni = findings.get("vxlan_vni_mismatch")
+        self.assertIsNotNone(vni, f"[{self.kernel}] doctor findings: {sorted(findings)}")
+        self.assertEqual(vni["run_on"], f"node {A_UL}", f"[{self.kernel}] {vni}")
+        self.assertEqual(vni["evidence"]["drops"], 50, f"[{self.kernel}] {vni}")
+        self.assertEqual(sc.counters.get("b_TcpExtIPReversePathFilter"), 50, f"[{self.kernel}]")
+        rpf = [f for f in findings.values() if f["id"].startswith("rp_filter")]
+        self.assertTrue(rpf, f"[{self.kernel}] no rp_filter finding: {sorted(findings)}")
+        self.assertIn("50", json.dumps(rpf[0]["evidence"]), f"[{self.kernel}] {rpf[0]}")
+
     def test_healthy(self):
         sc = self.scenario("healthy")
         self.lab_counters(sc)
@@ -304,6 +325,9 @@ class KernelMatrix(unittest.TestCase):
         self.assertEqual((c.get("after_tc_filters"), c.get("after_live_progs")), (0, 0),
                          f"[{self.kernel}] {sc.name}: left behind after exit: {c.get('tc_show_after')!r}, "
                          f"programs {c.get('prog_ids')}")
+        if self.kernel != "host":  # the host may run other tests' vxtrace at the same time
+            self.assertEqual(c.get("after_vxt_progs_anywhere"), 0,
+                             f"[{self.kernel}] {sc.name}: vxt_* programs left in the VM (bpftool prog show)")
         self.assertEqual(c.get("ping_replies"), 3, f"[{self.kernel}] {sc.name}: pings while attached")
         a = self.peer_a(sc)
         self.assertGreaterEqual(a["rx_packets"], 3, f"[{self.kernel}] {sc.name}: packets seen: {a}")
