@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from vxtrace_run import ROOT, VXTRACE, Vxtrace, peer, prog_exists, wait_gone  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import ROOT, VXTRACE, JsonProcess, Vxtrace, peer, prog_exists, wait_gone  # noqa: I001 (puts lab/ on sys.path)
 import vxlab
 
 UNDERLAY = "203.0.113.64/26"  # this module's own node addresses (.65-.67); test_observer has .1-.3
@@ -212,6 +212,50 @@ class ClsactCleanup(unittest.TestCase):
                                      ["vxtrace: error: cannot write output: No space left on device"])
                     for dev in DEVICES:
                         self.assertEqual(vxt_filters(dev), [], dev)
+
+    # ---- the agent and doctor's live window
+
+    def agent(self, *args: str) -> JsonProcess:
+        return JsonProcess(["ip", "netns", "exec", self.ns, VXTRACE, "agent", "--iface", "eth0", "--listen",
+                            "127.0.0.1:9479", "--attach-mode", "clsact", *args], 15.0)
+
+    def test_the_agent_detaches_on_sighup_and_ignores_sigpipe(self):
+        with self.agent() as ag:
+            ids = all_progs(ag)
+            self.assertEqual(len(vxt_filters("eth0")), 1)
+            # SIGPIPE means nothing to the agent: a closed log pipe is counted, never fatal.
+            ag.proc.send_signal(signal.SIGPIPE)
+            time.sleep(0.5)
+            self.assertIsNone(ag.proc.poll(), "the agent still runs")
+            self.assertEqual(len(vxt_filters("eth0")), 1)
+            took = ag._end(signal.SIGHUP)
+        self.assertEqual(ag.proc.returncode, 0, ag.stderr)
+        self.assertTrue([l for l in ag.of_type("summary") if l.get("final")], "the final summary")
+        self.assertLess(took, 2.0)
+        self.assert_nothing_left(ids)
+
+    def test_sighup_ends_doctors_live_window_with_its_report(self):
+        proc = subprocess.Popen(["ip", "netns", "exec", self.ns, VXTRACE, "doctor", "--iface", "eth0", "-o", "json",
+                                 "--duration", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            err = ""
+            for line in proc.stderr:  # "observing drops for 60 s": everything is attached
+                err += line
+                if "observing drops" in line:
+                    break
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGHUP)
+            out, rest = proc.communicate(timeout=20)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertIn(proc.returncode, (0, 1), err + rest)  # healthy or findings, not killed
+        self.assertEqual(json.loads(out)["type"], "doctor")
+        self.assertLess(took, 3.0)
+        for dev in DEVICES:
+            self.assertEqual(vxt_filters(dev), [], dev)
 
 
 if __name__ == "__main__":
