@@ -239,8 +239,8 @@ class KernelMatrix(unittest.TestCase):
     def check_drops(self, name: str) -> tuple[Scenario, list[dict], dict]:
         cause, count, source = DROPS[name]
         sc = self.scenario(name)
+        self.started(sc)  # first: without vxtrace the lab provokes nothing, and says so
         self.lab_counters(sc)
-        self.started(sc)
         ours = self.ours(sc)
         seen = [d for d in ours if d["cause"] != "background"]
         causes = collections.Counter(d["cause"] for d in seen)
@@ -307,8 +307,8 @@ class KernelMatrix(unittest.TestCase):
 
     def test_healthy(self):
         sc = self.scenario("healthy")
-        self.lab_counters(sc)
         self.started(sc)
+        self.lab_counters(sc)
         ours = self.ours(sc)
         self.assertEqual([d for d in ours if d["cause"] != "background"], [],
                          f"[{self.kernel}] healthy: drops of real pod traffic: {self.describe(ours)}")
