@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cause_table.hpp"
+#include "load_errors.hpp"
 #include "map_readers.hpp"
 #include "preflight.hpp"
 #include "vxtrace.skel.h"
@@ -46,54 +47,6 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
   else
     spdlog::trace("libbpf: {}", msg);
   return n;
-}
-
-// The verifier's verdict: the last line of its log before the statistics it ends with.
-std::string verifier_verdict(const std::string& log) {
-  std::string verdict;
-  size_t start = 0;
-  for (size_t nl; (nl = log.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string_view line(log.data() + start, nl - start);
-    if (line.starts_with("-- END PROG LOAD LOG")) break;
-    if (line.empty() || line.starts_with("processed ") || line.starts_with("verification time") ||
-        line.starts_with("stack depth") || line.starts_with("libbpf:") ||
-        line.starts_with("-- BEGIN"))
-      continue;
-    verdict = line;
-  }
-  return verdict;
-}
-
-// The program libbpf names in "prog 'NAME': BPF program load failed".
-std::string failed_program(const std::string& log) {
-  auto at = log.find("BPF program load failed");
-  if (at == std::string::npos) return {};
-  auto open = log.rfind("prog '", at);
-  if (open == std::string::npos) return {};
-  open += 6;
-  auto close = log.find('\'', open);
-  return close == std::string::npos ? std::string{} : log.substr(open, close - open);
-}
-
-// One sentence for a failed load, from the error and what libbpf said meanwhile.
-std::string load_failure(int err, const std::string& log) {
-  std::string release = kernel_release();
-  if (auto prog = failed_program(log); !prog.empty()) {
-    std::string why = verifier_verdict(log);
-    return "Linux " + release + " rejected BPF program " + prog + (why.empty() ? "" : ": " + why) +
-           " (--log-level debug shows the verifier's log)";
-  }
-  if (err == -EPERM) {
-    rlimit lim{};
-    getrlimit(RLIMIT_MEMLOCK, &lim);
-    if (lim.rlim_cur != RLIM_INFINITY)
-      return std::string("cannot create the BPF maps: ") + std::strerror(-err) +
-             "; kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK, here " +
-             std::to_string(lim.rlim_cur / 1024) +
-             " KiB: raise it (ulimit -l unlimited, LimitMEMLOCK=infinity) or grant "
-             "CAP_SYS_RESOURCE";
-  }
-  return errno_error("cannot load the BPF programs into Linux " + release, err).what();
 }
 
 bool kernel_has_percpu_lookup() {
@@ -154,7 +107,7 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   g_load_log = nullptr;
   if (err) {
     spdlog::debug("libbpf while loading:\n{}", log);
-    throw FatalError(load_failure(err, log));
+    throw FatalError(load_failure(err, log, kernel_release()));
   }
 
   // The reason table is data in .bss: filled after load, before the tracepoint attaches.
