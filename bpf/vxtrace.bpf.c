@@ -285,10 +285,13 @@ static __always_inline bool find_site(__u64 location, __u8 *cause, __u8 *check)
 }
 
 /* The kernel's software checksum ran on this skb and failed: __skb_checksum_complete()
- * leaves csum_complete_sw set and csum_valid clear (Linux >= 4.x, every kernel we load on). */
+ * leaves exactly this triple. csum_complete_sw alone is not enough: it outlives a check of
+ * the outer header through decapsulation (seen on 5.10: good inner datagrams freed for a
+ * full socket buffer still carried it, with CHECKSUM_NONE and csum_valid clear). */
 static __always_inline bool l4_csum_failed(struct sk_buff *skb)
 {
-	return BPF_CORE_READ_BITFIELD(skb, csum_complete_sw) &&
+	return BPF_CORE_READ_BITFIELD(skb, ip_summed) == 2 /* CHECKSUM_COMPLETE */ &&
+	       BPF_CORE_READ_BITFIELD(skb, csum_complete_sw) &&
 	       !BPF_CORE_READ_BITFIELD(skb, csum_valid);
 }
 

@@ -5,8 +5,10 @@
  * port is answered with a RST before its checksum matters, and a long UDP datagram's checksum is
  * only verified when the application calls recvmsg().
  *
- *   vxlisten udp PORT    recvfrom() loop, counts datagrams
- *   vxlisten tcp PORT    accepts, reads, echoes back; counts connections, reads and bytes
+ *   vxlisten udp PORT       recvfrom() loop, counts datagrams
+ *   vxlisten tcp PORT       accepts, reads, echoes back; counts connections, reads and bytes
+ *   vxlisten udp-full PORT  the smallest receive buffer, never read: good datagrams beyond
+ *                           its few kilobytes are dropped (SOCKET_RCVBUFF, UdpRcvbufErrors)
  *
  * Prints READY once bound, serves until SIGTERM or SIGINT, then prints one JSON line with what
  * it received (listener.py's keys).
@@ -46,9 +48,26 @@ static int bound_socket(int type, int port) {
   return fd;
 }
 
+/* udp-full: a socket that fills at once and is never read, until SIGTERM/SIGINT. */
+static int full_udp(int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0), tiny = 1; /* the kernel rounds up to its minimum */
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) < 0 ||
+      bind(fd, (struct sockaddr*)&a, sizeof(a)) < 0) {
+    fprintf(stderr, "vxlisten: cannot listen on port %d: %s\n", port, strerror(errno));
+    return 1;
+  }
+  printf("READY\n");
+  fflush(stdout);
+  while (!stop) pause();
+  printf("{\"proto\":\"udp\",\"port\":%d,\"received\":0,\"bytes\":0}\n", port);
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 3 || (strcmp(argv[1], "udp") != 0 && strcmp(argv[1], "tcp") != 0)) {
-    fprintf(stderr, "usage: vxlisten udp|tcp PORT\n");
+  bool full = argc == 3 && strcmp(argv[1], "udp-full") == 0;
+  if (argc != 3 || (strcmp(argv[1], "udp") != 0 && strcmp(argv[1], "tcp") != 0 && !full)) {
+    fprintf(stderr, "usage: vxlisten udp|tcp|udp-full PORT\n");
     return 2;
   }
   bool tcp = strcmp(argv[1], "tcp") == 0;
@@ -57,6 +76,7 @@ int main(int argc, char** argv) {
   struct sigaction sa = {.sa_handler = on_signal};
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
+  if (full) return full_udp(port);
 
   struct pollfd fds[MAX_CONNS + 1];
   int nfds = 1;

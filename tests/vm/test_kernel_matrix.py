@@ -287,6 +287,14 @@ class KernelMatrix(unittest.TestCase):
         self.assertEqual((a["rx_packets"], a["decapsulated"]), (50, 0),
                          f"[{self.kernel}] unknown_vni: peer {A_UL} rx_packets/decapsulated: {a}")
 
+    def test_rcvbuf_full(self):
+        """Good datagrams freed for a full socket buffer are never a checksum drop."""
+        sc = self.scenario("rcvbuf_full")
+        full = (sc.counters or {}).get("b1_UdpRcvbufErrors", 0)
+        self.assertGreater(full, 100, f"[{self.kernel}] rcvbuf_full: the lab dropped too few")
+        causes = collections.Counter(d["cause"] for d in self.ours(sc) if d["cause"] != "background")
+        self.assertEqual(causes, {"other": full}, f"[{self.kernel}] rcvbuf_full: {self.describe(self.ours(sc))}")
+
     def test_doctor(self):
         """doctor's node checks and live window on this kernel: the VNI mismatch is named
         (kernels before 6.3 give no VXLAN_VNI_NOT_FOUND: the dropped packets' VNI tells) and
