@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libmnl-dev
   libcpp-httplib-dev clang-format
   # the lab and its traffic
-  iproute2 iptables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
+  iproute2 iptables nftables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
   # agent tests: event schema, promtool (rules, exposition lint), manifests, image rootfs
   python3-jsonschema python3-yaml prometheus debootstrap
   # benchmarks (tests/bench): pod traffic, and the peer tools compared with vxtrace
