@@ -28,7 +28,7 @@
 # wait for vxtrace's start line, default 60: program loading is slow under TCG), VXT_LAB_PREFIX.
 
 ALL="outer_csum inner_csum_tcp inner_csum_udp rp_filter conntrack_invalid netfilter unknown_vni
-  rcvbuf_full healthy doctor attach_clsact attach_tcx"
+  rcvbuf_full healthy doctor attach_clsact attach_tcx stale_clsact"
 
 # Host programs by absolute path: Debian's static busybox runs its own applet for a known name
 # (ip, tc, ping) before it looks at PATH. The paths are the same on the host and in the VM.
@@ -508,6 +508,27 @@ scenario_doctor() {
   emit "{\"lab\":\"doctor\",\"scenario\":\"doctor\",\"rc\":$rc,\"report\":$(cat "$TMP/doc.out" | grep . || echo null),\"stderr\":$(json_str "$(cat "$TMP/doc.err")")}"
   finish "\"b_TcpExtIPReversePathFilter\":$(($(counter "$B" TcpExtIPReversePathFilter) - r0))"
   setsys "$B" "net/ipv4/conf/vxlan.calico/rp_filter=$saved_dev"
+}
+# A vxtrace killed with SIGKILL leaves its clsact filters (and their programs) behind; the next
+# one removes exactly those, says so, and runs with one filter per device.
+scenario_stale_clsact() {
+  local left during i
+  begin stale_clsact '"mode":"clsact"'
+  start_vxtrace --attach-mode clsact || { not_started; return; }
+  kill -9 "$VX_PID"
+  wait "$VX_PID"
+  VX_PID=""
+  left=$(tc_filters)
+  start_vxtrace --attach-mode clsact || { not_started; return; }
+  during=$(tc_filters)
+  stop_vxtrace
+  report_vxtrace
+  i=0
+  while [ $i -lt 20 ] && { [ "$(tc_filters)" != 0 ] || $BPFTOOL prog show 2>/dev/null | grep -q 'name vxt_'; }; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  finish "\"left_by_sigkill\":$left,\"during_tc_filters\":$during,\"after_tc_filters\":$(tc_filters),\"after_vxt_progs_anywhere\":$($BPFTOOL prog show 2>/dev/null | grep -c 'name vxt_'),\"tc_show_after\":$(json_str "$(tc_show)")"
 }
 scenario_attach_clsact() { attach clsact; }
 scenario_attach_tcx() { attach tcx; }

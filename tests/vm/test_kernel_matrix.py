@@ -345,6 +345,20 @@ class KernelMatrix(unittest.TestCase):
         self.started(sc, hooks=("clsact", "clsact"))
         self.check_detached(sc, filters_while_attached=2)
 
+    def test_stale_clsact(self):
+        """SIGKILL leaves clsact filters; the next start removes exactly vxtrace's own."""
+        sc = self.scenario("stale_clsact")
+        self.started(sc, hooks=("clsact", "clsact"))
+        c = sc.counters or {}
+        self.assertEqual(c.get("left_by_sigkill"), 2, f"[{self.kernel}] stale_clsact: {c}")
+        self.assertEqual(c.get("during_tc_filters"), 2,
+                         f"[{self.kernel}] stale_clsact: filters beside the stale ones: {c}")
+        self.assertEqual(c.get("after_tc_filters"), 0, f"[{self.kernel}] stale_clsact: {c}")
+        said = (sc.exit or {}).get("stderr", "").count("removed a stale vxtrace filter")
+        self.assertEqual(said, 2, f"[{self.kernel}] stale_clsact: stderr {sc.exit}")
+        if self.kernel != "host":
+            self.assertEqual(c.get("after_vxt_progs_anywhere"), 0, f"[{self.kernel}] stale_clsact: {c}")
+
     def test_attach_tcx(self):
         sc = self.scenario("attach_tcx")
         if self.tcx_expected():
