@@ -162,7 +162,10 @@ void remove_stale_filters(std::vector<TcFilter>& filters, int ifindex, const std
       spdlog::debug("{}: filter prio {} (prog {}) belongs to a running vxtrace", ifname, f.priority,
                     f.prog_id);
     if (v != FilterVerdict::stale) return false;
-    if (int err = remove_filter(ifindex, f)) {
+    removed_prios.insert(f.priority);
+    int err = remove_filter(ifindex, f);
+    if (err == -ENOENT) return true;  // another vxtrace starting beside us was quicker
+    if (err) {
       spdlog::warn("could not remove a stale vxtrace filter from {} (ingress prio {}, prog {}): {}",
                    ifname, f.priority, f.prog_id, errno_error("", err).what());
       return false;
@@ -171,7 +174,6 @@ void remove_stale_filters(std::vector<TcFilter>& filters, int ifindex, const std
         "removed a stale vxtrace filter from {} (ingress prio {}, prog {}) left by a vxtrace that "
         "did not exit cleanly",
         ifname, f.priority, f.prog_id);
-    removed_prios.insert(f.priority);
     return true;
   });
   // The kernel drops a priority's classifier with its last filter; the dump's header entry

@@ -27,6 +27,9 @@ int store(const nlattr* a, void* data) {
   return MNL_CB_OK;
 }
 
+// Present and of the size its type says: never read past an attribute.
+bool is(const nlattr* a, mnl_attr_data_type type) { return a && mnl_attr_validate(a, type) >= 0; }
+
 struct SocketCloser {
   void operator()(mnl_socket* s) const { mnl_socket_close(s); }
 };
@@ -43,13 +46,14 @@ bool parse_tc_filter(const nlmsghdr* nlh, TcFilter& out) {
   out.protocol = ntohs(static_cast<uint16_t>(TC_H_MIN(tcm->tcm_info)));
   Attrs<TCA_MAX> tca;
   mnl_attr_parse(nlh, sizeof(tcmsg), store<TCA_MAX>, &tca);
-  if (tca.at[TCA_KIND]) out.kind = mnl_attr_get_str(tca.at[TCA_KIND]);
-  if (tca.at[TCA_CHAIN]) out.chain = mnl_attr_get_u32(tca.at[TCA_CHAIN]);
-  if (out.kind != "bpf" || !tca.at[TCA_OPTIONS]) return true;
+  if (is(tca.at[TCA_KIND], MNL_TYPE_NUL_STRING)) out.kind = mnl_attr_get_str(tca.at[TCA_KIND]);
+  if (is(tca.at[TCA_CHAIN], MNL_TYPE_U32)) out.chain = mnl_attr_get_u32(tca.at[TCA_CHAIN]);
+  if (out.kind != "bpf" || !is(tca.at[TCA_OPTIONS], MNL_TYPE_NESTED)) return true;
   Attrs<TCA_BPF_MAX> bpf;
   mnl_attr_parse_nested(tca.at[TCA_OPTIONS], store<TCA_BPF_MAX>, &bpf);
-  if (bpf.at[TCA_BPF_ID]) out.prog_id = mnl_attr_get_u32(bpf.at[TCA_BPF_ID]);
-  if (bpf.at[TCA_BPF_NAME]) out.name = mnl_attr_get_str(bpf.at[TCA_BPF_NAME]);
+  if (is(bpf.at[TCA_BPF_ID], MNL_TYPE_U32)) out.prog_id = mnl_attr_get_u32(bpf.at[TCA_BPF_ID]);
+  if (is(bpf.at[TCA_BPF_NAME], MNL_TYPE_NUL_STRING))
+    out.name = mnl_attr_get_str(bpf.at[TCA_BPF_NAME]);
   if (const nlattr* tag = bpf.at[TCA_BPF_TAG];
       tag && mnl_attr_get_payload_len(tag) >= out.prog_tag.size())
     std::memcpy(out.prog_tag.data(), mnl_attr_get_payload(tag), out.prog_tag.size());
