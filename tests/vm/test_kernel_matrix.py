@@ -381,6 +381,10 @@ def report(kernel: str, run: LabRun) -> str:
     """A per-scenario table for the log: what was provoked and what vxtrace reported."""
     lines = [f"kernel-matrix[{kernel}]: {(run.up or {}).get('kernel', '?')}, lab {run.wall_s:.1f} s wall"]
     for name, sc in run.scenarios.items():
+        if getattr(sc, "doctor", None) is not None:  # vxtrace doctor: its exit and finding ids
+            ids = [f.get("id") for f in (sc.doctor.get("report") or {}).get("findings", [])]
+            lines.append(f"  {name:18} doctor exit {sc.doctor.get('rc')}, findings {ids}")
+            continue
         if sc.start is None:
             err = (sc.exit or {}).get("stderr", "").strip().replace("\n", " | ")
             lines.append(f"  {name:18} vxtrace did not start (exit {(sc.exit or {}).get('rc')}): {err[:300]}")
