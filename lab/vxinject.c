@@ -43,7 +43,7 @@ enum { MAX_FRAME = ETH_LEN + UNDERLAY_MTU };
 struct opts {
   const char *iface, *vxlan_dev, *proto_name, *tcp_flags_str, *outer_csum;
   struct in_addr src_ul, dst_ul, inner_src, inner_dst;
-  bool have_src_ul, have_peer_mac, have_src_vxlan_mac, bad_inner, dry_run;
+  bool have_src_ul, have_src_mac, have_peer_mac, have_src_vxlan_mac, bad_inner, dry_run;
   uint8_t src_mac[6], peer_mac[6], src_vxlan_mac[6], dst_vxlan_mac[6];
   uint32_t vni, count, bad_outer, tcp_seq, payload_len, seed;
   int ip_id; /* -1: from the seed */
@@ -147,13 +147,14 @@ static bool arp_lookup(struct in_addr ip, const char* dev, uint8_t mac[6]) {
 }
 
 static void usage(FILE* to) {
-  fprintf(to,
-          "usage: vxinject --dst-underlay IP --dst-vxlan-mac MAC --inner-src IP --inner-dst IP\n"
-          "  [--iface eth0] [--vxlan-dev vxlan.calico] [--src-underlay IP] [--peer-mac MAC]\n"
-          "  [--src-vxlan-mac MAC] [--vni 4096] [--vxlan-flags 0x08] [--port 4789]\n"
-          "  [--count 1] [--bad-outer-csum K] [--outer-csum good|zero] [--bad-inner-csum]\n"
-          "  [--proto udp|tcp|icmp] [--sport 40000] [--dport 5000] [--tcp-flags PA]\n"
-          "  [--tcp-seq 1000] [--payload-len 512] [--ip-id N] [--ttl 64] [--seed 1] [--dry-run]\n");
+  fprintf(
+      to,
+      "usage: vxinject --dst-underlay IP --dst-vxlan-mac MAC --inner-src IP --inner-dst IP\n"
+      "  [--iface eth0] [--vxlan-dev vxlan.calico] [--src-underlay IP] [--src-mac MAC]\n"
+      "  [--peer-mac MAC] [--src-vxlan-mac MAC] [--vni 4096] [--vxlan-flags 0x08] [--port 4789]\n"
+      "  [--count 1] [--bad-outer-csum K] [--outer-csum good|zero] [--bad-inner-csum]\n"
+      "  [--proto udp|tcp|icmp] [--sport 40000] [--dport 5000] [--tcp-flags PA]\n"
+      "  [--tcp-seq 1000] [--payload-len 512] [--ip-id N] [--ttl 64] [--seed 1] [--dry-run]\n");
 }
 
 static void parse_args(int argc, char** argv, struct opts* o) {
@@ -161,6 +162,7 @@ static void parse_args(int argc, char** argv, struct opts* o) {
     O_IFACE = 256,
     O_VXDEV,
     O_SRC_UL,
+    O_SRC_MAC,
     O_DST_UL,
     O_PEER_MAC,
     O_SRC_VXMAC,
@@ -189,6 +191,7 @@ static void parse_args(int argc, char** argv, struct opts* o) {
   static const struct option longopts[] = {{"iface", 1, 0, O_IFACE},
                                            {"vxlan-dev", 1, 0, O_VXDEV},
                                            {"src-underlay", 1, 0, O_SRC_UL},
+                                           {"src-mac", 1, 0, O_SRC_MAC},
                                            {"dst-underlay", 1, 0, O_DST_UL},
                                            {"peer-mac", 1, 0, O_PEER_MAC},
                                            {"src-vxlan-mac", 1, 0, O_SRC_VXMAC},
@@ -237,6 +240,7 @@ static void parse_args(int argc, char** argv, struct opts* o) {
       case O_IFACE: o->iface = optarg; break;
       case O_VXDEV: o->vxlan_dev = optarg; break;
       case O_SRC_UL: parse_ip(optarg, &o->src_ul), o->have_src_ul = true; break;
+      case O_SRC_MAC: parse_mac(optarg, o->src_mac), o->have_src_mac = true; break;
       case O_DST_UL: parse_ip(optarg, &o->dst_ul), have_dst_ul = true; break;
       case O_PEER_MAC: parse_mac(optarg, o->peer_mac), o->have_peer_mac = true; break;
       case O_SRC_VXMAC: parse_mac(optarg, o->src_vxlan_mac), o->have_src_vxlan_mac = true; break;
@@ -449,7 +453,7 @@ int main(int argc, char** argv) {
   if (fd < 0) die("cannot open an AF_PACKET socket: %s (needs CAP_NET_RAW)", strerror(errno));
   unsigned ifindex = if_nametoindex(o.iface);
   if (!ifindex) die("no interface %s in this network namespace", o.iface);
-  if_mac(fd, o.iface, o.src_mac);
+  if (!o.have_src_mac) if_mac(fd, o.iface, o.src_mac);
   if (!o.have_src_ul) if_addr(fd, o.iface, &o.src_ul);
   if (!o.have_src_vxlan_mac) if_mac(fd, o.vxlan_dev, o.src_vxlan_mac);
   if (!o.have_peer_mac && !arp_lookup(o.dst_ul, o.iface, o.peer_mac))
