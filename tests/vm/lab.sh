@@ -95,13 +95,14 @@ rule_packets() {
 }
 
 # Poll a counter expression until it stops moving (3 equal reads 0.1 s apart, 10 s at most):
-# socket-read drops and softirq work may lag behind the sender under TCG.
+# socket-read drops and softirq work may lag behind the sender under TCG. With WANT, first wait
+# (same 10 s) for the value to reach WANT: a reader starved on a loaded machine may pause longer.
 settle() {
-  local last="" same=0 i=0 now
+  local last="" same=0 i=0 now want=${2:-}
   while [ $i -lt 100 ]; do
     now=$(eval "$1")
     if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; fi
-    [ $same -ge 3 ] && return 0
+    if [ $same -ge 3 ] && { [ -z "$want" ] || [ "$now" = "$want" ]; }; then return 0; fi
     last=$now
     i=$((i + 1))
     sleep 0.1
@@ -312,7 +313,7 @@ scenario_outer_csum() {
   start_vxtrace || { stop_listener; not_started; return; }
   e0=$(counter "$B" UdpInCsumErrors) d0=$(counter "$B1" UdpInDatagrams)
   inject --count 1000 --bad-outer-csum 37 --dport 5000 --sport 40100 --payload-len 512 --seed 2
-  settle 'counter "$B1" UdpInDatagrams'
+  settle 'counter "$B1" UdpInDatagrams' $((d0 + 963))
   stop_vxtrace
   stop_listener
   report_vxtrace
@@ -329,7 +330,7 @@ inner_csum() {
   r0=$(link_stat "$B" vxlan.calico rx_packets)
   inject --count 50 --proto "$proto" --dport "$port" --sport 40200 --tcp-flags PA --bad-inner-csum \
     --payload-len 600 --seed "$seed"
-  settle "counter \"\$B1\" ${group}InCsumErrors"
+  settle "counter \"\$B1\" ${group}InCsumErrors" $((e0 + 50))
   stop_vxtrace
   stop_listener
   report_vxtrace
@@ -347,7 +348,7 @@ scenario_rp_filter() {
   if start_vxtrace; then
     r0=$(counter "$B" TcpExtIPReversePathFilter)
     inject --count 50 --inner-src "$SPOOFED_SRC" --dport 5002 --sport 40400 --payload-len 400 --seed 5
-    settle 'counter "$B" TcpExtIPReversePathFilter'
+    settle 'counter "$B" TcpExtIPReversePathFilter' $((r0 + 50))
     stop_vxtrace
     report_vxtrace
     finish "\"b_TcpExtIPReversePathFilter\":$(($(counter "$B" TcpExtIPReversePathFilter) - r0))"
@@ -374,7 +375,7 @@ scenario_conntrack_invalid() {
   rules -A "$rule"
   if start_vxtrace; then
     inject --count 50 --proto tcp --tcp-flags SF --dport 8081 --sport 40500 --payload-len 0 --seed 6
-    settle 'rule_packets "$B" vxm-ct-invalid'
+    settle 'rule_packets "$B" vxm-ct-invalid' 50
     stop_vxtrace
     report_vxtrace
     finish "\"b_rule_packets\":$(rule_packets "$B" vxm-ct-invalid)"
@@ -394,7 +395,7 @@ scenario_netfilter() {
   rules -A "$accept" "$drop"
   if start_vxtrace; then
     inject --count 50 --dport 9999 --sport 40600 --payload-len 300 --seed 7
-    settle 'rule_packets "$B" vxm-nf-drop'
+    settle 'rule_packets "$B" vxm-nf-drop' 50
     stop_vxtrace
     report_vxtrace
     finish "\"b_rule_packets\":$(rule_packets "$B" vxm-nf-drop)"
@@ -410,7 +411,7 @@ scenario_unknown_vni() {
   start_vxtrace || { not_started; return; }
   u0=$(counter "$B" UdpInDatagrams) r0=$(link_stat "$B" vxlan.calico rx_packets)
   inject --count 50 --vni 999 --dport 5003 --sport 40700 --payload-len 300 --seed 8
-  settle 'counter "$B" UdpInDatagrams'
+  settle 'counter "$B" UdpInDatagrams' $((u0 + 50))
   stop_vxtrace
   report_vxtrace
   finish "\"b_UdpInDatagrams\":$(($(counter "$B" UdpInDatagrams) - u0)),\"b_vxlan_rx_packets\":$(($(link_stat "$B" vxlan.calico rx_packets) - r0))"
