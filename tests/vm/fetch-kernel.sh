@@ -88,7 +88,8 @@ newest_cached() {
 stamp=$aptdir/updated
 if [ ! -f "$stamp" ] || [ $(($(date +%s) - $(stat -c %Y "$stamp"))) -gt "$refresh_s" ]; then
   log "apt-get update ($suite, $suite-security)"
-  if apt-get -qq update >"$aptdir/update.log" 2>&1; then
+  # --error-on=any: a source that cannot be fetched is an error, not a warning with exit 0.
+  if apt-get -qq --error-on=any update >"$aptdir/update.log" 2>&1; then
     touch "$stamp"
   else
     log "apt-get update failed: $(tail -3 "$aptdir/update.log" | tr '\n' ' ')"
@@ -104,8 +105,12 @@ if [ "$aptdir/resolved" -nt "$stamp" ] && [ -f "$(cat "$aptdir/resolved")/comple
 fi
 
 # Newest ABI: sort the matching names by version; prefer the signed name (same kernel either way).
-pkg=$(apt-cache pkgnames linux-image- | grep -E "$names" | sed -E 's/-unsigned$//' | sort -uV | tail -1)
-[ -n "$pkg" ] || { log "no package matches $names in $suite"; exit 1; }
+pkg=$(apt-cache pkgnames linux-image- | grep -E "$names" | sed -E 's/-unsigned$//' | sort -uV | tail -1 || true)
+if [ -z "$pkg" ]; then
+  log "no package matches $names in $suite"
+  if dir=$(newest_cached); then log "using the cached $(basename "$dir")"; echo "$dir"; exit 0; fi
+  exit 1
+fi
 if ! apt-cache show "$pkg" >/dev/null 2>&1; then pkg=$pkg-unsigned; fi
 version=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] || { log "no candidate for $pkg"; exit 1; }
