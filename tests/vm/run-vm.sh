@@ -71,7 +71,8 @@ kernel=$kdir/vmlinux
 # ttyS1 = the script's output only. mitigations=off: TCG gains nothing from them and pays for
 # page-table isolation on every syscall. random.trust_cpu: RDRAND (-cpu max) seeds the CRNG at
 # once, so nothing blocks in getrandom() on 5.10.
-qemu-system-x86_64 -nodefaults -nographic -no-reboot -monitor none \
+# timeout(1) as a second bound: QEMU dies even if this script is killed before its own loop can.
+timeout -k 5 $((timeout_s + 30)) qemu-system-x86_64 -nodefaults -nographic -no-reboot -monitor none \
   -M pc -accel tcg,thread=multi -cpu max -smp 2 -m "${VXT_VM_MEM:-1024}" \
   -serial "file:$work/console.log" -serial "file:$work/out.log" \
   -kernel "$kernel" -initrd "$work/initrd" \
