@@ -437,7 +437,9 @@ attach() {
   local mode=$1 ids during_filters during_progs replies i
   begin "attach_$mode" '"mode":"'$mode'"'
   if ! start_vxtrace --attach-mode "$mode"; then
-    not_started
+    # Refused (tcx before 6.6): what it left is still checked.
+    report_vxtrace
+    finish "\"after_tc_filters\":$(tc_filters),\"after_vxt_progs_anywhere\":$($BPFTOOL prog show 2>/dev/null | grep -c 'name vxt_'),\"tc_show_after\":$(json_str "$(tc_show)")"
     return
   fi
   ids=$(grep '"type":"start"' "$TMP/vx.out" | grep -o '"prog_id":[0-9]*' | cut -d: -f2 | tr '\n' ' ')

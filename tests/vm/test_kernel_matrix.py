@@ -372,9 +372,10 @@ class KernelMatrix(unittest.TestCase):
         err = ex.get("stderr", "").strip().splitlines()
         self.assertEqual(len(err), 1, f"[{self.kernel}] attach_tcx: the error is one line: {err}")
         self.assertIn("tcx", err[0], f"[{self.kernel}] attach_tcx: the error names tcx: {err}")
+        self.assertIn("6.6", err[0], f"[{self.kernel}] attach_tcx: the error names the version: {err}")
         c = sc.counters or {}
-        self.assertEqual((c.get("after_tc_filters", 0), c.get("after_live_progs", 0)), (0, 0),
-                         f"[{self.kernel}] attach_tcx: left behind: {c}")
+        self.assertEqual((c.get("after_tc_filters"), c.get("after_vxt_progs_anywhere")), (0, 0),
+                         f"[{self.kernel}] attach_tcx: left behind by the refused start: {c}")
 
 
 def report(kernel: str, run: LabRun) -> str:
