@@ -2,7 +2,7 @@
 # extract-vmlinux.sh BZIMAGE > vmlinux    the uncompressed kernel ELF inside an x86 bzImage
 # extract-vmlinux.sh --has-pvh VMLINUX     exit 0 if the ELF has a PVH entry (Xen note type 18)
 #
-# Why: under TCG, decompressing the kernel costs ~3 s of every boot; QEMU can load the ELF itself
+# Why: under TCG the in-guest decompressor costs part of every boot; QEMU can load the ELF itself
 # and enter it through XEN_ELFNOTE_PHYS32_ENTRY (-kernel vmlinux), skipping the decompressor.
 # Unlike the kernel's scripts/extract-vmlinux (which scans for every compressor's magic), this
 # reads the payload's offset and length from the boot protocol header, so it cannot pick a wrong

@@ -3,7 +3,7 @@
 # it, extracted: fetch-kernel.sh 5.10|6.1|6.12  ->  $VXT_VM_CACHE/kernels/<package>_<version>
 #
 #   <dir>/vmlinuz          the bzImage from the package
-#   <dir>/vmlinux          the uncompressed ELF, when the kernel has a PVH entry note (boots ~3 s faster)
+#   <dir>/vmlinux          the uncompressed ELF, when the kernel has a PVH entry note (skips the decompressor)
 #   <dir>/lib/modules/<kver>/  the package's modules (every .ko[.xz]) and depmod's modules.dep
 #   <dir>/kver, package, version
 #

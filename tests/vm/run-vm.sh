@@ -62,7 +62,7 @@ done
 (cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$work/overlay.cpio"
 cat "$base" "$work/overlay.cpio" >"$work/initrd"
 
-# Booting the ELF through its PVH entry skips the in-guest decompressor (~3 s under TCG).
+# Booting the ELF through its PVH entry skips the in-guest decompressor (0.3-0.8 s measured here).
 kernel=$kdir/vmlinux
 [ -f "$kernel" ] || kernel=$kdir/vmlinuz
 : >"$work/console.log"
