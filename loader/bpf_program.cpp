@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cause_table.hpp"
+#include "kallsyms.hpp"
 #include "load_errors.hpp"
 #include "map_readers.hpp"
 #include "preflight.hpp"
@@ -75,8 +76,16 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
     if (v != prog->drops_prog_) bpf_program__set_autoload(v, false);
   // Only a kernel without drop reasons needs rp_filter's per-packet snapshot.
   bool snapshots = config.kfree_skb == KfreeSkbArgs::location && config.mib_rpfilter;
+  uint64_t per_cpu_offset = snapshots ? kallsyms_address("__per_cpu_offset") : 0;
+  if (snapshots && !per_cpu_offset) {
+    spdlog::warn(
+        "__per_cpu_offset not in /proc/kallsyms (needs CAP_SYSLOG): rp_filter drops are "
+        "`other` on this kernel");
+    snapshots = false;
+  }
   bpf_program__set_autoload(skel->progs.vxt_rx_snapshot, snapshots);
   skel->rodata->mib_rpfilter = snapshots ? config.mib_rpfilter : 0;
+  skel->rodata->per_cpu_offset_addr = per_cpu_offset;
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
   // The tunnel join's slots: per-CPU arrays, or where another CPU's cannot be read, one

@@ -170,4 +170,19 @@ void Symbolizer::for_each_symbol(
     f(t.names.data() + t.name_offs[i], t.addrs[i], t.addrs[i + 1]);
 }
 
+uint64_t kallsyms_address(std::string_view name) {
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view rest(line);
+    auto addr = next_field(rest);
+    next_field(rest);  // type
+    if (next_field(rest) != name) continue;
+    uint64_t a = 0;
+    std::from_chars(addr.data(), addr.data() + addr.size(), a, 16);
+    return a;
+  }
+  return 0;
+}
+
 }  // namespace vxt

@@ -50,4 +50,8 @@ class Symbolizer {
   std::shared_future<Table> table_;
 };
 
+// The address of one symbol of any type (data too), reading /proc/kallsyms only up to it;
+// 0 when absent or hidden (kptr_restrict).
+uint64_t kallsyms_address(std::string_view name);
+
 }  // namespace vxt
