@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -69,9 +70,10 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   skel->rodata->vxlan_port = config.vxlan_port;
   skel->rodata->stream_causes = config.stream_causes;
   skel->rodata->parse_causes = ~(1u << VXT_CAUSE_BACKGROUND) | config.stream_causes;
-  bpf_program* variants[] = {skel->progs.vxt_kfree_skb_no_reason,
-                             skel->progs.vxt_kfree_skb_no_rx_sk, skel->progs.vxt_kfree_skb};
-  prog->drops_prog_ = variants[static_cast<int>(config.kfree_skb)];
+  // Indexed by KfreeSkbArgs: one variant per tracepoint prototype.
+  std::array variants{skel->progs.vxt_kfree_skb_no_reason, skel->progs.vxt_kfree_skb_no_rx_sk,
+                      skel->progs.vxt_kfree_skb};
+  prog->drops_prog_ = variants.at(static_cast<size_t>(config.kfree_skb));
   for (auto* v : variants)
     if (v != prog->drops_prog_) bpf_program__set_autoload(v, false);
   // Only a kernel without drop reasons needs rp_filter's per-packet snapshot.

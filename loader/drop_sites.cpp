@@ -1,13 +1,14 @@
 #include "drop_sites.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace vxt {
 namespace {
 
 // A function is listed only when every drop in it is of its cause, or when BPF can prove
 // the cause from the packet (`check`); any other drop there keeps the fallback cause.
-constexpr SiteRule kRules[] = {
+constexpr auto kRules = std::to_array<SiteRule>({
     // The software checksum failed: outer UDP (the VXLAN socket), inner UDP and TCP, ICMP.
     {"udp_queue_rcv_one_skb", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
     {"udp_queue_rcv_skb", VXT_CAUSE_CHECKSUM, VXT_SITE_CHECK_L4_CSUM},
@@ -38,7 +39,7 @@ constexpr SiteRule kRules[] = {
     {"skb_queue_purge_reason", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
     // Netlink messages, not packets: every nftables/iptables command frees its batch here.
     {"nfnetlink_rcv_batch", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
-};
+});
 
 const SiteRule* rule_for(std::string_view symbol) {
   auto base = base_symbol_name(symbol);
