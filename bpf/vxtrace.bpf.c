@@ -48,6 +48,14 @@ const volatile __u32 mib_rpfilter = 0;
 struct vxt_drop_site drop_sites[VXT_MAX_SITES];
 __u32 nr_drop_sites;
 
+/* Packets, not skbs: GRO hands tc one skb for up to 64 merged segments (always on the
+ * VXLAN device, through its gro_cells; on the underlay with a NIC's GRO), while drops and
+ * the kernel's own device counters count packets. */
+static __always_inline __u32 packets_of(struct __sk_buff *skb)
+{
+	return skb->gso_segs > 1 ? skb->gso_segs : 1;
+}
+
 SEC("tc")
 int vxt_tc_underlay(struct __sk_buff *skb)
 {
@@ -63,7 +71,7 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 	stat_inc(VXT_STAT_TC_VXLAN_PKTS);
 	rx = peer_rx_of(p.outer.saddr);
 	if (rx) {
-		rx->packets++;
+		rx->packets += packets_of(skb);
 		rx->bytes += skb->len;
 	}
 	if (!p.inner.valid) {
@@ -107,7 +115,7 @@ int vxt_tc_overlay(struct __sk_buff *skb)
 	if (join_lookup(&key, &t)) {
 		rx = peer_rx_of(t.peer);
 		if (rx)
-			rx->decapsulated++;
+			rx->decapsulated += packets_of(skb);
 	}
 	return TC_ACT_UNSPEC;
 }

@@ -7,6 +7,7 @@ with another lab running on the same machine.
 """
 from __future__ import annotations
 
+import subprocess
 import unittest
 
 from vxtrace_run import Vxtrace, netns_inode, peer  # noqa: I001 (puts lab/ on sys.path)
@@ -135,6 +136,37 @@ class DropScenarios(unittest.TestCase):
         self.assertEqual(a["drops"], 0)
         self.assertEqual(a["decapsulated"], a["rx_packets"])
 
+
+    def test_gro_merged_packets_are_counted_as_packets(self):
+        """vxlan.calico's gro_cells merge a bulk TCP flow's segments: tc sees fewer skbs than
+        packets arrived, and the per-peer counts must still match the devices' own."""
+        b, nbytes = LAB.receiver, 2_000_000
+        sink = ("import socket;l=socket.socket();l.bind(('0.0.0.0',8089));l.listen(1);print('READY',flush=True)\n"
+                "c,_=l.accept();n=0\nwhile True:\n d=c.recv(1<<16)\n if not d: break\n n+=len(d)\nprint(n)")
+        send = ("import socket,sys;s=socket.create_connection((sys.argv[1],8089),timeout=5);"
+                "s.sendall(b'x'*int(sys.argv[2]));s.close()")
+        # Node a segments before encapsulating, as a sender whose NIC puts MTU-sized frames on
+        # the wire; without it veth carries the sender's GSO skbs whole and nothing is merged.
+        a_ns = LAB.node("a").ns
+        LAB.ns_exec(a_ns, ["ethtool", "-K", "vxlan.calico", "tso", "off", "gso", "off"])
+        self.addCleanup(LAB.ns_exec, a_ns, ["ethtool", "-K", "vxlan.calico", "tso", "on", "gso", "on"])
+        reader = subprocess.Popen(["ip", "netns", "exec", b.pod_ns, vxlab.PYTHON, "-c", sink],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(reader.stdout.readline().strip(), "READY")
+            vx0 = vxlab.link_stats(b.ns, "vxlan.calico")
+            with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+                LAB.pod_exec("a", [vxlab.PYTHON, "-c", send, b.pod_ip, str(nbytes)], timeout=10)
+                self.assertEqual(int(reader.communicate(timeout=10)[0].strip()), nbytes)
+                drops, summary = vx.stop()
+        finally:
+            reader.kill()
+            reader.wait()
+        received = vxlab.link_stats(b.ns, "vxlan.calico")["rx_packets"] - vx0["rx_packets"]
+        a = peer(summary, LAB.node("a").underlay_ip)
+        self.assertGreater(received, 1000)
+        # Every VXLAN packet from a was decapsulated (eth0's own counter also sees the odd ARP).
+        self.assertEqual((a["decapsulated"], a["rx_packets"]), (received, received), f"peer a: {a}")
 
 if __name__ == "__main__":
     unittest.main()
