@@ -1,8 +1,11 @@
 #include "cli.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cmath>
 #include <sstream>
 
 #include "cause_table.hpp"
@@ -35,15 +38,39 @@ void add_target_options(CLI::App& app, Options& o, bool with_output = true) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 }
 
-CLI::Validator power_of_two_at_least(unsigned long min) {
+// Bounds follow from memory: the ring buffer is one allocation, the join's slots are 64
+// bytes on every CPU; past these a value is a typo, not a plan.
+constexpr unsigned long kMaxRingbufKib = 1ul << 20;  // 1 GiB
+constexpr unsigned long kMaxJoinSlots = 1ul << 20;   // 64 MiB per CPU
+constexpr double kMaxSeconds = 365.0 * 24 * 3600;    // a year: beyond, timers overflow
+
+CLI::Validator power_of_two_in(unsigned long min, unsigned long max) {
   return CLI::Validator(
-      [min](std::string& s) {
-        unsigned long v = std::strtoul(s.c_str(), nullptr, 10);
-        return (v >= min && (v & (v - 1)) == 0)
-                   ? std::string{}
-                   : "must be a power of two >= " + std::to_string(min);
+      [min, max](std::string& s) {
+        errno = 0;
+        char* end = nullptr;
+        unsigned long v = std::strtoul(s.c_str(), &end, 10);
+        bool ok = errno == 0 && end && *end == 0 && v >= min && v <= max && (v & (v - 1)) == 0;
+        return ok ? std::string{}
+                  : "must be a power of two from " + std::to_string(min) + " to " +
+                        std::to_string(max);
       },
       "POW2");
+}
+
+// A number of seconds: finite (NaN passes CLI11's own range checks), within [min, a year].
+CLI::Validator seconds(double min, bool inclusive = true) {
+  return CLI::Validator(
+      [min, inclusive](std::string& s) {
+        char* end = nullptr;
+        double v = std::strtod(s.c_str(), &end);
+        bool ok = end && *end == 0 && std::isfinite(v) && (inclusive ? v >= min : v > min) &&
+                  v <= kMaxSeconds;
+        return ok ? std::string{}
+                  : fmt::format("must be a number of seconds {} {} and <= {:.0f}",
+                                inclusive ? ">=" : ">", min, kMaxSeconds);
+      },
+      "SECONDS");
 }
 
 struct TraceFlags {
@@ -59,12 +86,12 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
       ->capture_default_str();
   app.add_option("--ringbuf-kib", o.ringbuf_kib, "Ring buffer size in KiB (power of two, >= 4)")
       ->capture_default_str()
-      ->check(power_of_two_at_least(4));
+      ->check(power_of_two_in(4, kMaxRingbufKib));
   app.add_option("--join-slots", o.join_slots,
                  "Tunnel-join slots per CPU (power of two, >= 64; 64 bytes each): how many recent "
                  "packets per CPU a later drop can still be joined to its tunnel")
       ->capture_default_str()
-      ->check(power_of_two_at_least(64));
+      ->check(power_of_two_in(64, kMaxJoinSlots));
   app.add_option("--bpf-event-rate", o.event_rate,
                  "Stream at most N drop events per second from the kernel (per node, spread over "
                  "the CPUs; 0: no limit). Drops over it are still counted and attributed exactly")
@@ -76,9 +103,9 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
 
 void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds(0));
   app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds(0));
   add_capture_options(app, o, f);
 }
 
@@ -96,13 +123,13 @@ CLI::App* add_agent_command(CLI::App& app, Options& o, TraceFlags& f) {
       ->capture_default_str();
   agent->add_option("--interval", o.interval_s, "Seconds between summary lines (0: only at exit)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds(0));
   agent->add_option("--events-window", a.window_s, "Seconds over which repeats of a flow fold")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(seconds(0, false));
   agent->add_option("--events-rate", a.rate, "JSON lines a second, on average")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-3, 1e9));
   agent->add_option("--events-burst", a.burst, "JSON lines at once")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
@@ -144,7 +171,7 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
   add_target_options(*doctor, doctor_opts);
   doctor->add_option("-d,--duration", doctor_opts.duration_s, "Seconds of live drop evidence")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds(0));
 
   Options agent_opts;
   agent_opts.interval_s = 60;
@@ -178,6 +205,11 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
     o.stream_causes = *mask;
     o.attach_mode = attach_mode(flags.mode);
   }
+  // One device, one attachment: a name given twice would count every packet twice.
+  for (size_t i = 0; i < o.ifaces.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (o.ifaces[i] == o.ifaces[j])
+        return CliExit{2, "", "--iface " + o.ifaces[i] + ": given more than once\n"};
   if (o.node.empty()) o.node = hostname();
   return o;
 }

@@ -1,5 +1,6 @@
 #include "agent/http_server.hpp"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -20,6 +21,10 @@ Result<std::pair<std::string, int>> parse_listen_address(const std::string& s) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
+  // An address, never a name: a DNS lookup would stall start-up (and SIGTERM) for seconds.
+  in6_addr any{};
+  if (inet_pton(AF_INET, host.c_str(), &any) != 1 && inet_pton(AF_INET6, host.c_str(), &any) != 1)
+    return Error{"--listen '" + s + "': the host must be an IP address, e.g. 0.0.0.0:9476"};
   int port = -1;
   auto p = s.substr(colon + 1);
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);

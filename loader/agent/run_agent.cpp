@@ -5,6 +5,7 @@
 #include "agent/agent_state.hpp"
 #include "agent/device_follower.hpp"
 #include "agent/event_stream.hpp"
+#include "agent/http_server.hpp"
 #include "agent/line_output.hpp"
 #include "agent/link_watch.hpp"
 #include "agent/node_addresses.hpp"
@@ -220,6 +221,8 @@ void Agent::stop() {
 }  // namespace
 
 int run_agent(const Options& o) {
+  // A bad --listen is said before anything is loaded or attached.
+  if (auto addr = parse_listen_address(o.agent.listen); !addr) throw FatalError(addr.error());
   install_stop_signals(PipeSignal::ignored);  // a closed log pipe is counted, not fatal
   Agent agent(o);
   agent.run();

@@ -75,7 +75,18 @@ TEST(Cli, BadValuesGiveOneLineErrors) {
       {{"--causes", "bogus"}, "bogus"},
       {{"--ringbuf-kib", "100"}, "power of two"},
       {{"--no-such-flag"}, "--no-such-flag"},
-      {{"--join-slots", "32"}, "power of two >= 64"},
+      {{"--join-slots", "32"}, "power of two from 64"},
+      // Values past what memory or a timer can hold, and NaN, which CLI11's own ranges admit.
+      {{"--ringbuf-kib", "4194304"}, "--ringbuf-kib"},
+      {{"--join-slots", "67108864"}, "--join-slots"},
+      {{"--interval", "1e300"}, "--interval"},
+      {{"--duration", "nan"}, "--duration"},
+      {{"--duration", "inf"}, "--duration"},
+      {{"agent", "--events-window", "nan"}, "--events-window"},
+      {{"agent", "--events-window", "0"}, "--events-window"},
+      {{"doctor", "--duration", "nan"}, "--duration"},
+      {{"-i", "eth0", "-i", "eth0"}, "given more than once"},
+      {{"agent", "-i", "eth0", "--iface", "eth0"}, "given more than once"},
   };
   for (const auto& [args, needle] : cases) {
     auto r = parse(args);

@@ -16,6 +16,9 @@ TEST(ListenAddress, Forms) {
   EXPECT_FALSE(parse_listen_address("9476"));
   EXPECT_FALSE(parse_listen_address(":99999"));
   EXPECT_FALSE(parse_listen_address(":http"));
+  // Names would need a DNS lookup, which can stall start-up and SIGTERM for seconds.
+  EXPECT_FALSE(parse_listen_address("nosuchhost.invalid:80"));
+  EXPECT_FALSE(parse_listen_address("localhost:9476"));
 }
 
 TEST(HttpServer, ServesRoutesOnLoopbackAndStops) {
