@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cause_table.hpp"
+#include "net_format.hpp"
 
 namespace vxt {
 namespace {
@@ -210,7 +211,7 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
     for (size_t j = 0; j < i; ++j)
       if (o.ifaces[i] == o.ifaces[j])
         return CliExit{2, "", "--iface " + o.ifaces[i] + ": given more than once\n"};
-  if (o.node.empty()) o.node = hostname();
+  o.node = escape_bytes(o.node.empty() ? hostname() : o.node);  // reaches terminals and labels
   return o;
 }
 

@@ -104,7 +104,7 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
   r.cause = cause_name(e.cause);
   r.reason = reasons_.name(e.reason);
   r.location = location(e.location);
-  r.ifname.assign(e.ifname, strnlen(e.ifname, sizeof(e.ifname)));
+  r.ifname = escape_bytes({e.ifname, strnlen(e.ifname, sizeof(e.ifname))});
   r.ifindex = e.ifindex;
   r.netns = e.netns;
   r.netns_source = netns_source_name(e.netns_source);

@@ -42,4 +42,18 @@ std::string tcp_flags_string(uint8_t flags) {
   return out;
 }
 
+std::string escape_bytes(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
 }  // namespace vxt

@@ -5,6 +5,7 @@
 #include "drop_sites.hpp"
 #include "interfaces.hpp"
 #include "kernel_btf.hpp"
+#include "net_format.hpp"
 #include "preflight.hpp"
 
 namespace vxt {
@@ -111,7 +112,7 @@ Result<AttachedHook> Tracer::attach_device(const Interface& iface, bool overlay)
   int fd = overlay ? bpf_->overlay_prog_fd() : bpf_->underlay_prog_fd();
   auto a = TcAttachment::attach(iface.ifindex, iface.name, fd, attach_mode_);
   if (!a) return a.error();
-  AttachedHook hook{a->ifname(), a->hook(), overlay ? "overlay" : "underlay",
+  AttachedHook hook{escape_bytes(a->ifname()), a->hook(), overlay ? "overlay" : "underlay",
                     BpfProgram::prog_id(fd)};
   attachments_.emplace_back(iface.ifindex, std::move(*a));
   return hook;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "cause_table.hpp"
+#include "net_format.hpp"
 
 namespace vxt::agent {
 namespace {
@@ -156,8 +157,8 @@ void write_process(Exposition& e, const ProcessStats& p) {
 
 }  // namespace
 
-std::string escape_label(const std::string& v) {
-  std::string out;
+std::string escape_label(const std::string& raw) {
+  std::string out, v = escape_bytes(raw);  // label values must be UTF-8: device names are bytes
   for (char ch : v) {
     if (ch == '\\' || ch == '"') out += '\\';
     if (ch == '\n') {

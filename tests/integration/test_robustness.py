@@ -128,6 +128,36 @@ if __name__ == "__main__":
     unittest.main()
 
 
+class ByteNames(unittest.TestCase):
+    def test_a_drop_on_a_device_named_in_bytes(self):
+        """A device named 0xff 0xfe (names are bytes) drops a packet: the JSON stream lives on,
+        with the name escaped, and its summary still comes."""
+        b = LAB.receiver
+        pod = b.pod_ns
+        try:
+            # The byte-named end in node b, its peer in pod b1: a datagram from the pod arrives
+            # on it (between two addresses of one namespace it would go through lo).
+            script = ("ip link add $'\\xff\\xfe' type veth peer name vxtbyte0 netns " + pod +
+                      " && ip link set dev $'\\xff\\xfe' up"
+                      " && ip addr add 203.0.113.201/32 dev $'\\xff\\xfe'"
+                      " && ip netns exec " + pod + " ip link set vxtbyte0 up"
+                      " && ip netns exec " + pod + " ip addr add 203.0.113.202/32 dev vxtbyte0"
+                      " && ip netns exec " + pod + " ip route add 203.0.113.201/32 dev vxtbyte0"
+                      " && ip route add 203.0.113.202/32 dev $'\\xff\\xfe'")
+            subprocess.run(["ip", "netns", "exec", b.ns, "bash", "-c", script], check=True)
+            with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+                # To a closed port on the byte-named device's address: a NO_SOCKET drop there.
+                send = ("import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
+                        "s.bind(('203.0.113.202',0));[s.sendto(b'x',('203.0.113.201',9)) for _ in range(3)]")
+                vxlab.run(["ip", "netns", "exec", pod, vxlab.PYTHON, "-c", send])
+                drops, summary = vx.stop()
+        finally:
+            subprocess.run(["ip", "netns", "exec", pod, "ip", "link", "del", "vxtbyte0"], check=False)
+        ours = [d for d in drops if d["ifname"] == "\\xff\\xfe"]
+        self.assertEqual(len(ours), 3, [d["ifname"] for d in drops])
+        self.assertTrue(summary["final"])
+
+
 class Output(unittest.TestCase):
     def test_interval_summaries_then_a_final_one(self):
         proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "-o", "json", "--interval", "0.4",

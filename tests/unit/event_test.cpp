@@ -9,6 +9,7 @@
 #include "drop_record.hpp"
 #include "ipv4.hpp"
 #include "json_sink.hpp"
+#include "net_format.hpp"
 #include "ring_reader.hpp"
 #include "text_sink.hpp"
 
@@ -90,6 +91,23 @@ TEST_F(EventTest, RingRecordsAreValidatedBeforeUse) {
   EXPECT_FALSE(RingReader::valid_record(&e, sizeof(e) - 8));
   e.hdr.type = 99;
   EXPECT_FALSE(RingReader::valid_record(&e, sizeof(e)));
+}
+
+// Device names are bytes: 0xff 0xfe, or an ESC, must neither kill the JSON sink (invalid
+// UTF-8) nor reach a terminal raw; nothing is lost either.
+TEST_F(EventTest, DeviceNamesAreBytes) {
+  auto e = outer_csum_drop();
+  std::memcpy(e.ifname, "\xff\xfe\x1b[2J\\", 8);
+  auto d = decoder_.decode(e);
+  EXPECT_EQ(d.ifname, "\\xff\\xfe\\x1b[2J\\\\");
+  std::ostringstream out;
+  {
+    JsonSink sink(out, "n");
+    sink.drop(d);
+  }
+  EXPECT_EQ(nlohmann::json::parse(out.str())["ifname"], d.ifname);
+  EXPECT_EQ(format_drop_line(d).find('\x1b'), std::string::npos);
+  EXPECT_EQ(escape_bytes("eth0"), "eth0");
 }
 
 TEST(JsonSink, WritesOneFlushedLinePerObject) {

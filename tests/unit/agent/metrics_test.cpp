@@ -67,7 +67,9 @@ TEST(Metrics, PeerSeriesAreCappedKeepingTheWorst) {
 }
 
 TEST(Metrics, LabelValuesAreEscaped) {
-  EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  // The value is escape_bytes() of the name (UTF-8, no control characters), label-escaped.
+  EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\\\\\c\\\\x0ad");
+  EXPECT_EQ(escape_label("\xff\xfe"), "\\\\xff\\\\xfe");
   auto in = input();
   in.node = "we\"ird";
   EXPECT_NE(render_metrics(in).find(R"(node="we\"ird")"), std::string::npos);
