@@ -91,7 +91,8 @@ json to_json(const Summary& s) {
                      {"decapsulated", p.decapsulated},
                      {"drops", p.drops},
                      {"drop_ratio", p.drop_ratio},
-                     {"by_cause", p.by_cause}});
+                     {"by_cause", p.by_cause},
+                     {"ratio_by_cause", p.ratio_by_cause}});
   }
   return {{"type", "summary"},
           {"final", s.final},

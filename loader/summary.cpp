@@ -33,8 +33,11 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   }
   for (auto& [addr, p] : peers) {
     p.peer = ipv4_string(addr);
-    p.drop_ratio =
-        p.rx_packets ? static_cast<double>(p.drops) / static_cast<double>(p.rx_packets) : 0.0;
+    auto ratio = [&](uint64_t n) {
+      return p.rx_packets ? static_cast<double>(n) / static_cast<double>(p.rx_packets) : 0.0;
+    };
+    p.drop_ratio = ratio(p.drops);
+    for (const auto& [cause, n] : p.by_cause) p.ratio_by_cause[cause] = ratio(n);
     s.peers.push_back(std::move(p));
   }
   std::stable_sort(s.peers.begin(), s.peers.end(), [](const PeerSummary& a, const PeerSummary& b) {

@@ -48,7 +48,8 @@ void TextSink::summary(const Summary& s) {
                         "DROPS", "RATIO", "BY_CAUSE");
     for (const auto& p : s.peers) {
       std::string causes;
-      for (const auto& [c, n] : p.by_cause) causes += fmt::format("{}={} ", c, n);
+      for (const auto& [c, n] : p.by_cause)
+        causes += fmt::format("{}={} ({:.3f}%) ", c, n, 100.0 * p.ratio_by_cause.at(c));
       out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>8.3f}%  {}\n", p.peer, p.rx_packets,
                           p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
     }

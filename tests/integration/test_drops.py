@@ -61,6 +61,7 @@ class DropScenarios(unittest.TestCase):
         a, c = peer(summary, LAB.node("a").underlay_ip), peer(summary, LAB.node("c").underlay_ip)
         self.assertEqual((a["rx_packets"], a["drops"], a["by_cause"]), (1000, 37, {"checksum": 37}))
         self.assertAlmostEqual(a["drop_ratio"], 0.037)
+        self.assertAlmostEqual(a["ratio_by_cause"]["checksum"], 0.037)
         self.assertEqual(a["decapsulated"], 963)
         self.assertEqual((c["rx_packets"], c["drops"], c["decapsulated"]), (1000, 0, 1000))
         self.assertEqual(summary["peers"][0]["peer"], LAB.node("a").underlay_ip, "worst node first")

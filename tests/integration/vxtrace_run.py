@@ -133,7 +133,8 @@ def peer(summary: dict, addr: str) -> dict:
     for p in summary["peers"]:
         if p["peer"] == addr:
             return p
-    return {"peer": addr, "rx_packets": 0, "drops": 0, "drop_ratio": 0.0, "by_cause": {}, "decapsulated": 0}
+    return {"peer": addr, "rx_packets": 0, "drops": 0, "drop_ratio": 0.0, "by_cause": {}, "ratio_by_cause": {},
+            "decapsulated": 0}
 
 
 def netns_inode(ns: str) -> int:

@@ -19,6 +19,7 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   c.peer_rx[ip("192.0.2.1")] = {1000, 500000, 963};
   c.peer_rx[ip("192.0.2.3")] = {1000, 500000, 1000};
   c.peer_drops[{ip("192.0.2.1"), VXT_CAUSE_CHECKSUM}] = 37;
+  c.peer_drops[{ip("192.0.2.1"), VXT_CAUSE_OTHER}] = 13;  // e.g. duplicates: TCP_OLD_DATA
   c.stats[VXT_STAT_LOST_EVENTS] = 5;
   c.stats[VXT_STAT_JOIN_HITS] = 9;
   c.stats[VXT_STAT_JOIN_OTHER_CPU] = 2;
@@ -32,9 +33,12 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   EXPECT_EQ(s.drops_by_reason["SUBSYSTEM"], 1u);
   ASSERT_EQ(s.peers.size(), 2u);
   EXPECT_EQ(s.peers[0].peer, "192.0.2.1");  // the bad node first
-  EXPECT_EQ(s.peers[0].drops, 37u);
-  EXPECT_DOUBLE_EQ(s.peers[0].drop_ratio, 0.037);
+  EXPECT_EQ(s.peers[0].drops, 50u);
+  EXPECT_DOUBLE_EQ(s.peers[0].drop_ratio, 0.05);
   EXPECT_EQ(s.peers[0].by_cause["checksum"], 37u);
+  // The ratio that names a bad NIC is the checksum one, not every drop's.
+  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause["checksum"], 0.037);
+  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause["other"], 0.013);
   EXPECT_EQ(s.peers[1].peer, "192.0.2.3");
   EXPECT_EQ(s.peers[1].drops, 0u);
   EXPECT_EQ(s.peers[1].drop_ratio, 0.0);
