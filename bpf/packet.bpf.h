@@ -43,6 +43,11 @@ struct pkt_reader {
 	const unsigned char *kbase; /* kfree_skb: skb->head + network_header */
 	unsigned char *kbuf;	    /* kfree_skb: this CPU's scratch, never NULL when used */
 	bool kbuf_ok;		    /* kbuf holds PKT_KBUF_LEN bytes copied from kbase */
+	/* Offset where the packet's bytes end: skb->len (tc), the linear bytes after the network
+	 * header (kfree_skb), narrowed by each IPv4 total length and the UDP length as they are
+	 * parsed. Nothing past it is read: a buffer holds stale bytes of an earlier packet there.
+	 */
+	__u32 end;
 };
 
 /* kfree_skb: copy the first PKT_KBUF_LEN bytes at kbase into this CPU's scratch. Returns
@@ -73,6 +78,8 @@ struct vxt_parsed {
 static __always_inline int pkt_load(const struct pkt_reader *r, bool kernel, __u32 off, void *dst,
 				    __u32 len)
 {
+	if (off > r->end || len > r->end - off)
+		return -1;
 	if (kernel) {
 		if (r->kbuf_ok && off <= PKT_KBUF_LEN - len) {
 			asm volatile(""
@@ -100,14 +107,17 @@ struct l4_ports {
 };
 
 /* IPv4 header and the first L4 bytes at `off`; returns the L4 offset, or 0. */
-static __always_inline __u32 parse_ipv4(const struct pkt_reader *r, bool kernel, __u32 off,
+static __always_inline __u32 parse_ipv4(struct pkt_reader *r, bool kernel, __u32 off,
 					struct vxt_flow *f)
 {
 	struct iphdr ip;
 	__u32 l4;
 
-	if (pkt_load(r, kernel, off, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
+	if (pkt_load(r, kernel, off, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5 ||
+	    bpf_ntohs(ip.tot_len) < ip.ihl * 4)
 		return 0;
+	if (off + bpf_ntohs(ip.tot_len) < r->end) /* bytes after tot_len are not this packet */
+		r->end = off + bpf_ntohs(ip.tot_len);
 	f->saddr = ip.saddr;
 	f->daddr = ip.daddr;
 	f->proto = ip.protocol;
@@ -139,7 +149,7 @@ static __always_inline __u32 parse_ipv4(const struct pkt_reader *r, bool kernel,
 
 /* IPv4 at `off`, and when it is UDP to `vxlan_port` (network order), the VXLAN header and
  * the inner Ethernet/IPv4 packet. Returns 0 when no IPv4 header parsed. */
-static __always_inline int parse_packet(const struct pkt_reader *r, bool kernel, __u32 off,
+static __always_inline int parse_packet(struct pkt_reader *r, bool kernel, __u32 off,
 					__be16 vxlan_port, struct vxt_parsed *p)
 {
 	__u32 l4 = parse_ipv4(r, kernel, off, &p->outer);
@@ -151,12 +161,17 @@ static __always_inline int parse_packet(const struct pkt_reader *r, bool kernel,
 		__u8 eth_src[6];
 		__be16 eth_proto;
 	} vx;
+	__be16 udp_len;
 
 	if (!p->outer.valid)
 		return 0;
 	if (!l4 || p->outer.proto != IPPROTO_UDP || p->outer.dport != vxlan_port)
 		return 1;
 	p->is_vxlan = 1;
+	if (pkt_load(r, kernel, l4 + 4, &udp_len, sizeof(udp_len)) || bpf_ntohs(udp_len) < 8)
+		return 1;
+	if (l4 + bpf_ntohs(udp_len) < r->end) /* the VXLAN payload ends with the datagram */
+		r->end = l4 + bpf_ntohs(udp_len);
 	if (pkt_load(r, kernel, l4 + 8, &vx, sizeof(vx)))
 		return 1;
 	p->vni = bpf_ntohl(vx.vni) >> 8;

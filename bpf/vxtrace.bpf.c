@@ -59,7 +59,7 @@ static __always_inline __u32 packets_of(struct __sk_buff *skb)
 SEC("tc")
 int vxt_tc_underlay(struct __sk_buff *skb)
 {
-	struct pkt_reader r = {.skb = skb};
+	struct pkt_reader r = {.skb = skb, .end = skb->len};
 	struct vxt_parsed p = {};
 	struct vxt_peer_rx *rx;
 
@@ -99,7 +99,7 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 SEC("tc")
 int vxt_tc_overlay(struct __sk_buff *skb)
 {
-	struct pkt_reader r = {.skb = skb};
+	struct pkt_reader r = {.skb = skb, .end = skb->len};
 	struct vxt_flow f = {};
 	struct vxt_flow_key key;
 	struct vxt_tunnel t;
@@ -177,7 +177,11 @@ static __always_inline __u32 netns_of(struct net_device *dev, struct sock *sk, s
 static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *flow,
 					 struct vxt_tunnel *tun)
 {
-	struct pkt_reader r = {.kbase = skb->head + skb->network_header};
+	struct pkt_reader r = {
+		.kbase = skb->head + skb->network_header,
+		/* Linear bytes only: paged data is not behind skb->head. */
+		.end = skb->tail > skb->network_header ? skb->tail - skb->network_header : 0,
+	};
 	struct vxt_parsed p = {};
 	struct vxt_flow_key key;
 	struct vxt_tunnel seen;

@@ -167,6 +167,25 @@ TEST_P(TcIngressTest, MalformedVxlanIsCountedNotTrusted) {
   EXPECT_FALSE(tunnel_for(inner, &t));
 }
 
+// Bytes past the outer IPv4 total length, or past the UDP length, are not the packet (a
+// driver's padding, or a reused buffer's stale bytes): a VXLAN header there is not parsed.
+TEST_P(TcIngressTest, NothingPastTheIpOrUdpLengthIsParsed) {
+  Ip4Packet inner{ip("10.244.1.10"), ip("10.244.2.10"), 17, 7, 5000, 53};
+  Bytes f = vxlan_frame(ip("192.0.2.7"), ip("192.0.2.2"), 4096, inner.build());
+  Bytes short_ip = f;
+  short_ip[14 + 2] = 0, short_ip[14 + 3] = 28;  // IPv4 total length: IP + UDP header only
+  underlay(short_ip);
+  Bytes short_udp = f;
+  short_udp[14 + 20 + 4] = 0, short_udp[14 + 20 + 5] = 8;  // UDP length: the header only
+  underlay(short_udp);
+  EXPECT_EQ(peer("192.0.2.7").packets, 2u);  // they did arrive from that peer
+  EXPECT_EQ(stat(VXT_STAT_TC_MALFORMED), 2u);
+  vxt_tunnel t{};
+  EXPECT_FALSE(tunnel_for(inner, &t));
+  underlay(f);  // the same bytes with true lengths are parsed
+  EXPECT_TRUE(tunnel_for(inner, &t));
+}
+
 TEST_P(TcIngressTest, OverlayCountsWhatSurvivedDecapsulation) {
   Ip4Packet a{ip("10.244.1.10"), ip("10.244.2.10"), 17, 1, 5000, 53};
   Ip4Packet b{ip("10.244.1.10"), ip("10.244.2.10"), 17, 2, 5000, 53};

@@ -26,6 +26,18 @@ sendp(frames, iface="eth0", verbose=False)
 """
 
 
+# A VXLAN packet to a closed port in pod b1, then a frame with nothing after its UDP header,
+# 200 times: the short frame's buffer still holds the previous packet's bytes.
+STALE = """
+from scapy.all import Ether, IP, UDP, VXLAN, Raw, sendp
+import sys
+src, dst, mac, vmac, pod_src, pod_dst = sys.argv[1:7]
+good = (Ether(dst=mac) / IP(src=src, dst=dst) / UDP(sport=41001, dport=4789) / VXLAN(vni=4096)
+        / Ether(dst=vmac) / IP(src=pod_src, dst=pod_dst) / UDP(sport=40999, dport=9) / Raw(b"y" * 64))
+short = Ether(dst=mac) / IP(src=src, dst=dst) / UDP(sport=41002, dport=4789)
+sendp([good, short] * 200, iface="eth0", verbose=False)
+"""
+
 def setUpModule():
     global LAB
     LAB = vxlab.Lab(underlay=UNDERLAY).up()
@@ -86,6 +98,22 @@ class LosesNothing(unittest.TestCase):
         for d in drops:
             if d["tunnel"] and d["tunnel"]["peer"] == a.underlay_ip:
                 self.assertIsNone(d["flow"], "no inner flow invented from garbage")
+
+    def test_short_frames_never_carry_a_stale_inner_flow(self):
+        """Reads stop at the packet's end (linear bytes, IPv4 and UDP lengths): a 42-byte
+        VXLAN-port frame dropped after a real VXLAN packet has no inner flow."""
+        a, b = LAB.node("a"), LAB.receiver
+        with Vxtrace(b.ns, "--iface", "eth0", "--causes", "all") as vx:
+            LAB.ns_exec(a.ns, [vxlab.PYTHON, "-c", STALE, a.underlay_ip, b.underlay_ip, b.underlay_mac,
+                               b.vxlan_mac, a.pod_ip, b.pod_ip])
+            drops, summary = vx.stop()
+        self.assertEqual(peer(summary, a.underlay_ip)["rx_packets"], 400)
+        # The short frames' drops: less left than a VXLAN header and an inner IPv4 header.
+        short = [d for d in drops if (d["tunnel"] or {}).get("peer") == a.underlay_ip
+                 and d["len"] < 8 + 8 + 14 + 20]
+        self.assertEqual(len(short), 200, f"the short frames' drops: {short[:2]}")
+        self.assertEqual([d["flow"] for d in short if d["flow"]], [],
+                         "a short frame reported with a stale inner flow")
 
     def test_full_ring_buffer_loses_detail_never_totals(self):
         b = LAB.receiver
