@@ -36,7 +36,16 @@ std::string failed_program(const std::string& log) {
 }
 
 std::string load_failure(int err, const std::string& log, const std::string& release) {
-  if (auto prog = failed_program(log); !prog.empty()) {
+  if (err == -EMFILE || err == -ENFILE) {
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    return "too many open files loading the BPF programs (RLIMIT_NOFILE " +
+           std::to_string(lim.rlim_cur) + "): raise it, e.g. ulimit -n 1024";
+  }
+  // The verifier says no with EACCES or EINVAL (E2BIG: too large); anything else is not its
+  // verdict, whatever program was loading.
+  bool verifier = err == -EACCES || err == -EINVAL || err == -E2BIG;
+  if (auto prog = failed_program(log); verifier && !prog.empty()) {
     std::string why = verifier_verdict(log);
     return "Linux " + release + " rejected BPF program " + prog + (why.empty() ? "" : ": " + why) +
            " (--log-level debug shows the verifier's log)";

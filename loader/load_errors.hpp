@@ -8,7 +8,8 @@
 namespace vxt {
 
 // "Linux R rejected BPF program P: <the verifier's last word>", or for other failures
-// (-EPERM with a finite RLIMIT_MEMLOCK: kernels before 5.11) what to do about them.
+// (-EPERM with a finite RLIMIT_MEMLOCK: kernels before 5.11; too few file descriptors) what
+// to do about them.
 std::string load_failure(int err, const std::string& log, const std::string& release);
 
 // The verifier's verdict: the last line of its log before the statistics it ends with.

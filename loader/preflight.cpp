@@ -1,10 +1,12 @@
 #include "preflight.hpp"
 
 #include <linux/capability.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace vxt {
@@ -37,6 +39,22 @@ Result<bool> check_btf() {
     return errno_error(
         "kernel BTF not available at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)",
         errno);
+  return true;
+}
+
+Result<bool> ensure_file_descriptors() {
+  // ~20 maps and programs, a link per device and the tracepoints, BTF, netlink sockets.
+  constexpr rlim_t kNeeded = 64, kWanted = 1024;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim)) return errno_error("getrlimit(RLIMIT_NOFILE)", errno);
+  if (lim.rlim_cur >= kWanted) return true;
+  rlimit raised = lim;
+  raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kWanted : std::min(kWanted, lim.rlim_max);
+  if (raised.rlim_cur > lim.rlim_cur) setrlimit(RLIMIT_NOFILE, &raised);
+  if (raised.rlim_cur < kNeeded)
+    return Error{"RLIMIT_NOFILE is " + std::to_string(raised.rlim_cur) +
+                 " (hard limit): vxtrace needs " + std::to_string(kNeeded) +
+                 " file descriptors; raise it, e.g. ulimit -n 1024"};
   return true;
 }
 

@@ -60,6 +60,7 @@ KernelBtf load_kernel_btf() {
 Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
     : attach_mode_(o.attach_mode) {
   must(check_capabilities());  // first: without them, nothing else is worth saying
+  must(ensure_file_descriptors());
   // Built while the rest starts (~50-100 ms of reading); the first decode waits if need be.
   symbols_ = Symbolizer::from_proc_async([](size_t symbols) {
     if (symbols == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");

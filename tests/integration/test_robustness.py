@@ -70,6 +70,13 @@ class Errors(unittest.TestCase):
                               capture_output=True, text=True, timeout=30)
         self.assert_one_line_error(proc, "missing capabilities")
 
+    def test_too_few_file_descriptors(self):
+        for nofile in ("8", "20"):  # before the BPF object opens, and while programs load
+            proc = subprocess.run(["ip", "netns", "exec", LAB.receiver.ns, "prlimit", f"--nofile={nofile}",
+                                   VXTRACE, "--iface", "eth0", "--vxlan-dev", "vxlan.calico",
+                                   "--duration", "1"], capture_output=True, text=True, timeout=30)
+            self.assert_one_line_error(proc, "RLIMIT_NOFILE")
+
     def test_missing_vxlan_device_is_a_warning(self):
         proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--vxlan-dev", "flannel.1",
                            "--duration", "0.5", "-o", "json")

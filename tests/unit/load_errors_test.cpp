@@ -28,6 +28,12 @@ TEST(LoadErrors, AVerifierRejectionNamesTheProgramAndItsVerdict) {
             "access 'scalar' (--log-level debug shows the verifier's log)");
 }
 
+TEST(LoadErrors, TooFewFileDescriptorsIsNotARejection) {
+  auto msg = load_failure(-EMFILE, kRejected, "6.18.0");
+  EXPECT_NE(msg.find("too many open files"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("rejected"), std::string::npos) << msg;
+}
+
 TEST(LoadErrors, OtherFailuresKeepTheirErrno) {
   auto msg = load_failure(-ENOENT, "libbpf: failed to find BTF for extern 'x'\n", "5.10.0");
   EXPECT_EQ(msg, "cannot load the BPF programs into Linux 5.10.0: No such file or directory");
