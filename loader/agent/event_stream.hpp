@@ -32,6 +32,9 @@ struct StreamCounters {
   uint64_t repeat_lines = 0;
   uint64_t suppressed_rate = 0;  // drops not written: over the rate limit
   uint64_t suppressed_keys = 0;  // drops not written: over the per-window key cap
+  // Lines of any kind the output refused (a full disk, a closed pipe): a drop line counted in
+  // `written` was handed to the output; this says how many lines never got there.
+  uint64_t write_errors = 0;
 };
 
 class EventStream {

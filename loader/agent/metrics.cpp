@@ -140,6 +140,9 @@ void write_stream(Exposition& e, const MetricsInput& in) {
   e.sample({{"outcome", "suppressed_keys"}}, c.suppressed_keys);
   e.family("vxtrace_stream_received_total", "counter", "Drop events read from the ring buffer.");
   e.sample({}, c.received);
+  e.family("vxtrace_output_write_errors_total", "counter",
+           "JSON lines the --events output refused (a full disk, a closed pipe): never written.");
+  e.sample({}, c.write_errors);
 }
 
 void write_process(Exposition& e, const ProcessStats& p) {

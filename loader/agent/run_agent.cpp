@@ -78,7 +78,8 @@ json stream_json(const StreamCounters& c) {
           {"written", c.written},
           {"repeated", c.repeated},
           {"suppressed_rate", c.suppressed_rate},
-          {"suppressed_keys", c.suppressed_keys}};
+          {"suppressed_keys", c.suppressed_keys},
+          {"write_errors", c.write_errors}};
 }
 
 void log_change(const AttachChange& c) {
@@ -111,6 +112,11 @@ class Agent {
   void start_line();
   void summary_line(bool final);
   void publish();
+  StreamCounters stream_counters() const {
+    auto c = stream_.counters();
+    c.write_errors = out_->write_errors();
+    return c;
+  }
 
   const Options& o_;
   std::vector<DeviceSpec> specs_;
@@ -173,13 +179,13 @@ void Agent::summary_line(bool final) {
   s.final = final;
   s.elapsed_s = std::chrono::duration<double>(Clock::now() - t0_).count();
   auto j = to_json(s);
-  j["stream"] = stream_json(stream_.counters());
+  j["stream"] = stream_json(stream_counters());
   out_->write(j);
 }
 
 void Agent::publish() {
   const auto& devices = follower_.devices();
-  state_.publish(devices, stream_.counters(), tracer_->malformed_records(), watch_.resyncs(),
+  state_.publish(devices, stream_counters(), tracer_->malformed_records(), watch_.resyncs(),
                  ipv4_addresses(underlay_names(specs_)), underlays_attached(devices));
 }
 

@@ -118,6 +118,37 @@ class Storm(unittest.TestCase):
         assert_valid(self, ag.lines)
 
 
+class UnwritableOutput(unittest.TestCase):
+    def test_lines_the_output_refuses_are_counted_not_written(self):
+        """--events /dev/full: every line fails (ENOSPC); the agent keeps serving, and
+        /metrics says how many lines never got out."""
+        from agent_run import http_get, parse_metrics
+        ns = LAB.receiver.ns
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, VXTRACE, "agent", "-i", "eth0",
+                                 "--listen", "127.0.0.1:9476", "--events", "/dev/full"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and http_get(ns, "/readyz")[0] != 200:
+                time.sleep(0.1)
+            storm(50, 5)
+            errors = 0
+            while time.monotonic() < deadline + 10:
+                status, body = http_get(ns, "/metrics")
+                m = parse_metrics(body) if status == 200 else {}
+                errors = metric(m, "vxtrace_output_write_errors_total") or 0
+                written = metric(m, "vxtrace_stream_events_total", outcome="written") or 0
+                if errors >= 1 + written:  # the start line, and every drop line handed over
+                    break
+                time.sleep(0.2)
+            self.assertGreaterEqual(written, 1)
+            self.assertGreaterEqual(errors, 1 + written)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=15)
+        self.assertEqual(proc.returncode, 0, err)
+
+
 class Schema(unittest.TestCase):
     def test_trace_mode_output_matches_the_schema(self):
         b = LAB.receiver

@@ -31,6 +31,7 @@ MetricsInput input() {
   d.attaches = 2;
   in.devices = {d};
   in.ready = true;
+  in.stream.write_errors = 3;
   return in;
 }
 
@@ -52,6 +53,7 @@ TEST(Metrics, ExactCountersWithConventionalNames) {
   EXPECT_TRUE(has(t, R"(vxtrace_build_info{version="0.1.0",kernel="6.18.0"} 1)"));
   EXPECT_TRUE(has(t, R"(vxtrace_node_info{node="node-b",underlay_ip="192.0.2.2"} 1)"));
   EXPECT_TRUE(has(t, "vxtrace_ready 1"));
+  EXPECT_TRUE(has(t, "vxtrace_output_write_errors_total 3")) << "lines never written are said";
   EXPECT_TRUE(has(t, "# TYPE vxtrace_drops_total counter"));
   EXPECT_EQ(t.find("background"), std::string::npos) << "never a per-peer cause";
 }
