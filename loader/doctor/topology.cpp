@@ -81,6 +81,7 @@ void on_route(const nlmsghdr* nlh, Topology& topo) {
   r.plen = rtm->rtm_dst_len;
   r.gateway = ipv4(t[RTA_GATEWAY]);
   r.oif = t[RTA_OIF] ? static_cast<int>(mnl_attr_get_u32(t[RTA_OIF])) : 0;
+  r.protocol = rtm->rtm_protocol;
   topo.routes.push_back(std::move(r));
 }
 

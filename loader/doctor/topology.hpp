@@ -39,6 +39,7 @@ struct Route {
   int plen = 0;
   std::string gateway;
   int oif = 0;
+  uint8_t protocol = 0;  // rtm_protocol: who installed it (RTPROT_BIRD = 12: Calico's BGP)
 };
 
 struct Neigh {

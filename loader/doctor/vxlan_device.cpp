@@ -12,6 +12,7 @@ namespace {
 // Calico's IPPools are commonly /16 (or /18 in Kubespray); a /16 around local pod
 // addresses catches routes to other nodes' blocks without knowing the pool.
 constexpr int kPodNetPrefix = 16;
+constexpr uint8_t kRtprotBird = 12;  // RTPROT_BIRD: routes Calico's BIRD installed
 
 uint32_t addr(const std::string& s) {
   in_addr a{};
@@ -240,9 +241,37 @@ std::vector<Route> unencapsulated_pod_routes(const Topology& t, const VxlanNames
   return out;
 }
 
+NodeMode node_mode(const Topology& t, const VxlanNames& n) {
+  const Link* vx = t.link(n.vxlan_dev);
+  if (vx && vx->vxlan) return NodeMode::vxlan;
+  for (const auto& l : t.links)
+    if (l.kind == "ipip" && l.up) return NodeMode::ipip;
+  auto routes = unencapsulated_pod_routes(t, n);
+  if (routes.empty()) return NodeMode::not_calico_vxlan;
+  bool bgp = std::all_of(routes.begin(), routes.end(),
+                         [](const Route& r) { return r.protocol == kRtprotBird; });
+  return bgp ? NodeMode::bgp : NodeMode::vxlan_missing;
+}
+
 CheckResult vxlan_check(const Topology& t, const VxlanNames& n) {
   const Link* vx = t.link(n.vxlan_dev);
-  if (!vx || !vx->vxlan) return {"vxlan_device", "warn", n.vxlan_dev + " not found", {}};
+  switch (node_mode(t, n)) {
+    case NodeMode::ipip:
+      return {
+          "vxlan_device", "ok", "not a Calico VXLAN node: IPIP mode (an ipip device is up)", {}};
+    case NodeMode::bgp:
+      return {"vxlan_device",
+              "ok",
+              "not a Calico VXLAN node: pod blocks routed by BGP (routes proto bird)",
+              {}};
+    case NodeMode::not_calico_vxlan:
+      return {"vxlan_device",
+              "ok",
+              "not a Calico VXLAN node: no " + n.vxlan_dev + " and no routes to other pods' blocks",
+              {}};
+    case NodeMode::vxlan_missing: return {"vxlan_device", "warn", n.vxlan_dev + " not found", {}};
+    case NodeMode::vxlan: break;
+  }
   const Link* under = t.link(n.underlay);
   const auto& v = *vx->vxlan;
   json peers = json::array();
@@ -271,7 +300,13 @@ CheckResult vxlan_check(const Topology& t, const VxlanNames& n) {
 std::vector<Finding> vxlan_findings(const Topology& t, const VxlanNames& n,
                                     const LiveEvidence& live) {
   const Link* vx = t.link(n.vxlan_dev);
-  if (!vx || !vx->vxlan) return {device_missing(t, n)};
+  if (!vx || !vx->vxlan) {
+    // Without the device only the unencapsulated-pod-routes pattern is a fault; IPIP, BGP and
+    // a node that is no Calico node at all are healthy without VXLAN, and switching their pool
+    // to VXLAN would be harmful advice.
+    if (node_mode(t, n) != NodeMode::vxlan_missing) return {};
+    return {device_missing(t, n)};
+  }
   std::vector<Finding> out;
   for (const auto& p : peer_programming(t, *vx))
     if (!p.complete()) out.push_back(incomplete_peer(p, n));

@@ -32,6 +32,17 @@ std::vector<PeerProgramming> peer_programming(const Topology& t, const Link& vx)
 // leave by the underlay device, i.e. unencapsulated.
 std::vector<Route> unencapsulated_pod_routes(const Topology& t, const VxlanNames& n);
 
+// What the node's devices and routes say it is. Only vxlan_missing is a fault: pod routes that
+// leave unencapsulated with no VXLAN device (vxlanMode Never without native routing).
+enum class NodeMode {
+  vxlan,             // the VXLAN device exists
+  vxlan_missing,     // pod routes leave by the underlay, not installed by BGP
+  ipip,              // an ipip device (tunl0) is up: Calico's IPIP mode
+  bgp,               // every route to another pod block is BIRD's (proto bird)
+  not_calico_vxlan,  // no VXLAN device, no routes to other pods' blocks
+};
+NodeMode node_mode(const Topology& t, const VxlanNames& n);
+
 CheckResult vxlan_check(const Topology& t, const VxlanNames& n);
 std::vector<Finding> vxlan_findings(const Topology& t, const VxlanNames& n,
                                     const LiveEvidence& live);

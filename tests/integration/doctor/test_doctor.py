@@ -216,6 +216,24 @@ class DoctorTest(unittest.TestCase):
         self.assertEqual(f["evidence"]["pod_routes_via_underlay"], [f"{c.pod_cidr} via {c.underlay_ip} dev eth0"])
         self.assertIn('"vxlanMode":"Always"', f["fix_now"][0])
 
+    def test_no_vxlan_device_and_no_pod_routes_is_not_a_vxlan_node(self):
+        """Not a Calico VXLAN node at all: no finding, least of all 'switch the pool to VXLAN'."""
+        self.sh(self.b.ns, "ip link del vxlan.calico")
+        rc, r = self.doctor()
+        self.assertNotIn("vxlan_device_missing", [f["id"] for f in r["findings"]])
+        vx = self.check(r, "vxlan_device")
+        self.assertEqual(vx["status"], "ok")
+        self.assertIn("not a Calico VXLAN node", vx["detail"])
+
+    def test_bgp_routed_pod_blocks_are_healthy_without_vxlan(self):
+        """Pod blocks routed by BIRD (proto bird): BGP mode, healthy without VXLAN."""
+        c = self.lab.node("c")
+        self.sh(self.b.ns, "ip link del vxlan.calico")
+        self.sh(self.b.ns, f"ip route add {c.pod_cidr} via {c.underlay_ip} dev eth0 proto bird")
+        rc, r = self.doctor()
+        self.assertNotIn("vxlan_device_missing", [f["id"] for f in r["findings"]])
+        self.assertIn("BGP", self.check(r, "vxlan_device")["detail"])
+
     def test_pod_route_leaving_unencapsulated(self):
         c = self.lab.node("c")
         self.sh(self.b.ns, f"ip route replace {c.pod_cidr} via {c.underlay_ip} dev eth0")

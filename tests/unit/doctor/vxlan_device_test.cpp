@@ -61,6 +61,28 @@ TEST(VxlanDevice, MissingDeviceIsSeed001) {
   EXPECT_NE(f[0].fix_now[0].find("\"vxlanMode\":\"Always\""), std::string::npos);
 }
 
+// A node that is healthy without VXLAN must not be told to switch its pool to VXLAN.
+TEST(VxlanDevice, NodesThatAreNoVxlanNodesGetNoFinding) {
+  auto t = lab_node_b();
+  t.links.erase(t.links.begin() + 2);  // no vxlan.calico
+  t.routes = {{"0.0.0.0", 0, "192.0.2.254", 2}, {"192.0.2.0", 24, "", 2}};
+  EXPECT_EQ(node_mode(t, kNames), NodeMode::not_calico_vxlan);  // not a Calico node at all
+  EXPECT_TRUE(vxlan_findings(t, kNames, LiveEvidence{}).empty());
+  EXPECT_EQ(vxlan_check(t, kNames).status, "ok");
+
+  t.routes = {{"0.0.0.0", 0, "192.0.2.254", 2},
+              {"10.244.3.0", 24, "192.0.2.3", 2, 12 /* proto bird */},
+              {"10.244.2.10", 32, "", 4}};
+  EXPECT_EQ(node_mode(t, kNames), NodeMode::bgp);
+  EXPECT_TRUE(vxlan_findings(t, kNames, LiveEvidence{}).empty());
+
+  t.routes[1].protocol = 0;  // the same route, not BGP's: the seed 001 pattern
+  t.links.push_back({9, "tunl0", "ipip", 1480, true, {}});
+  EXPECT_EQ(node_mode(t, kNames), NodeMode::ipip);
+  EXPECT_TRUE(vxlan_findings(t, kNames, LiveEvidence{}).empty());
+  EXPECT_NE(vxlan_check(t, kNames).detail.find("IPIP"), std::string::npos);
+}
+
 TEST(VxlanDevice, PodRouteViaUnderlayAndOversizedMtu) {
   auto t = lab_node_b();
   t.routes[3] = {"10.244.3.0", 24, "192.0.2.3", 2};
