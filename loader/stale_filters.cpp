@@ -88,14 +88,6 @@ std::set<uint32_t> prog_ids_held_by_processes() {
   return ids;
 }
 
-bpf_tc_hook ingress_hook(int ifindex) {
-  bpf_tc_hook hook{};
-  hook.sz = sizeof(hook);
-  hook.ifindex = ifindex;
-  hook.attach_point = BPF_TC_INGRESS;
-  return hook;
-}
-
 // Deletes the filter at its handle and priority, if it still holds the same program.
 int remove_filter(int ifindex, const TcFilter& f) {
   bpf_tc_hook hook = ingress_hook(ifindex);

@@ -19,14 +19,6 @@ constexpr int kBpfTcxIngress = 46;
 constexpr uint32_t kBpfFBefore = 1u << 3;  // BPF_F_BEFORE: run ahead of the others
 constexpr uint32_t kMaxPriority = 64;      // where we stop looking for a free one
 
-bpf_tc_hook ingress_hook(int ifindex) {
-  bpf_tc_hook hook{};
-  hook.sz = sizeof(hook);
-  hook.ifindex = ifindex;
-  hook.attach_point = BPF_TC_INGRESS;
-  return hook;
-}
-
 uint32_t prog_id_of(int prog_fd) {
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
@@ -48,6 +40,14 @@ std::set<uint32_t> clean_up_ingress(int ifindex, const std::string& ifname, int 
 }
 
 }  // namespace
+
+bpf_tc_hook ingress_hook(int ifindex) {
+  bpf_tc_hook hook{};
+  hook.sz = sizeof(hook);
+  hook.ifindex = ifindex;
+  hook.attach_point = BPF_TC_INGRESS;
+  return hook;
+}
 
 Result<int> TcAttachment::attach_tcx(int ifindex, int prog_fd) {
   // An observer runs first, so it sees packets before another program redirects them;

@@ -13,7 +13,12 @@
 #include "filter_claim.hpp"
 #include "result.hpp"
 
+struct bpf_tc_hook;
+
 namespace vxt {
+
+// libbpf's description of `ifindex`'s clsact ingress hook.
+bpf_tc_hook ingress_hook(int ifindex);
 
 enum class AttachMode { automatic, tcx, clsact };
 
