@@ -307,7 +307,8 @@ static __always_inline bool l4_csum_failed(struct sk_buff *skb)
 	       !BPF_CORE_READ_BITFIELD(skb, csum_valid);
 }
 
-/* The IPv4 header at the network header does not sum to 0xffff. */
+/* The IPv4 header at the network header does not sum to 0xffff. The sum is branch-free
+ * (i < n is the top bit of i - n): a branch per word gave the verifier 2^30 paths. */
 static __always_inline bool ip_csum_bad(struct sk_buff *skb)
 {
 	__u16 words[30]; /* the longest header: IHL 15 */
@@ -318,8 +319,6 @@ static __always_inline bool ip_csum_bad(struct sk_buff *skb)
 	n = (words[0] & 0x0f) * 2; /* IHL, in 16-bit words (version|IHL is the first byte) */
 	if (n < 10)
 		return false;
-		/* Branch-free (i < n is the top bit of i - n): a branch per word gave the verifier
-		 * 2^30 paths to walk. */
 #pragma unroll
 	for (__u32 i = 0; i < 30; i++) {
 		__u32 in_header = (i - n) >> 31;

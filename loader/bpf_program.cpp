@@ -133,8 +133,6 @@ void BpfProgram::set_drop_sites(const std::vector<vxt_drop_site>& sites) {
   skel_->bss->nr_drop_sites = static_cast<uint32_t>(n);
 }
 
-bool BpfProgram::percpu_lookup() const { return skel_->rodata->percpu_lookup; }
-
 BpfProgram::~BpfProgram() {
   bpf_link__destroy(drops_link_);
   bpf_link__destroy(snapshot_link_);

@@ -39,9 +39,6 @@ class BpfProgram {
   // The drop site table (loader/drop_sites.hpp), before attach_drops().
   void set_drop_sites(const std::vector<vxt_drop_site>& sites);
   Result<bool> attach_drops();  // kfree_skb tracepoint
-  // Whether another CPU's tunnel-join slots are read with bpf_map_lookup_percpu_elem
-  // (Linux >= 5.19) or kept in one array split by CPU.
-  bool percpu_lookup() const;
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
   int events_fd() const;
