@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
 #include <string>
 
 #include "cause_table.hpp"
 #include "kallsyms.hpp"
+#include "libbpf_log.hpp"
 #include "load_errors.hpp"
 #include "map_readers.hpp"
 #include "preflight.hpp"
@@ -22,42 +22,12 @@
 namespace vxt {
 namespace {
 
-// While the programs load, libbpf's messages (the verifier's log among them) are kept
-// here instead of printed: a rejection becomes one line, the whole log goes to debug.
-std::string* g_load_log = nullptr;
-
-int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  va_list copy;
-  va_copy(copy, args);
-  int n = vsnprintf(nullptr, 0, fmt, copy);
-  va_end(copy);
-  std::string msg(n > 0 ? n : 0, '\0');
-  vsnprintf(msg.data(), msg.size() + 1, fmt, args);  // a verifier log can be long
-  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-  // bpf_tc_hook_create() on a device that already has clsact (Calico's, Cilium's) is
-  // expected to fail with EEXIST; the kernel's extack for it is not worth a warning.
-  if (msg.find("Exclusivity flag on") != std::string::npos) level = LIBBPF_DEBUG;
-  if (g_load_log && level == LIBBPF_WARN) {
-    *g_load_log += msg + '\n';
-    level = LIBBPF_DEBUG;
-  }
-  if (level == LIBBPF_WARN)
-    spdlog::warn("libbpf: {}", msg);
-  else if (level == LIBBPF_INFO)
-    spdlog::debug("libbpf: {}", msg);
-  else
-    spdlog::trace("libbpf: {}", msg);
-  return n;
-}
-
 bool kernel_has_percpu_lookup() {
   return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_map_lookup_percpu_elem,
                                  nullptr) == 1;
 }
 
 }  // namespace
-
-void route_libbpf_logs() { libbpf_set_print(libbpf_print); }
 
 std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const DropReasons& reasons) {
   vxtrace_bpf* skel = vxtrace_bpf__open();
@@ -111,13 +81,11 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
     skel->rodata->event_burst_ns = std::max<uint64_t>(cost_ns, 1'000'000'000ull);
   }
 
-  std::string log;
-  g_load_log = &log;
+  LibbpfLogCapture capture;
   int err = vxtrace_bpf__load(skel);
-  g_load_log = nullptr;
   if (err) {
-    spdlog::debug("libbpf while loading:\n{}", log);
-    throw FatalError(load_failure(err, log, kernel_release()));
+    spdlog::debug("libbpf while loading:\n{}", capture.log());
+    throw FatalError(load_failure(err, capture.log(), kernel_release()));
   }
 
   // The reason table is data in .bss: filled after load, before the tracepoint attaches.

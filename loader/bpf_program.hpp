@@ -54,7 +54,4 @@ class BpfProgram {
   ::bpf_program* drops_prog_ = nullptr;
 };
 
-// Routes libbpf's own messages to spdlog.
-void route_libbpf_logs();
-
 }  // namespace vxt

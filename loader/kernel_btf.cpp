@@ -3,8 +3,11 @@
 #include <bpf/btf.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
+
+#include "libbpf_log.hpp"
 
 namespace vxt {
 
@@ -30,9 +33,18 @@ std::optional<int64_t> enumerator_value(const struct btf* btf, std::string_view 
   return std::nullopt;
 }
 
-Result<KernelBtf> read_kernel_btf() {
-  std::unique_ptr<struct btf, void (*)(struct btf*)> btf(btf__load_vmlinux_btf(), btf__free);
-  if (!btf) return errno_error("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno);
+Result<KernelBtf> read_kernel_btf(const std::string& path) {
+  // The very file libbpf relocates the programs against; parsed here first so that a
+  // truncated, corrupt or foreign file is one line of ours, not libbpf's search log.
+  LibbpfLogCapture quiet;
+  std::unique_ptr<struct btf, void (*)(struct btf*)> btf(btf__parse_raw(path.c_str()), btf__free);
+  if (!btf) {
+    int err = errno;
+    auto why = quiet.log().substr(0, quiet.log().find('\n'));
+    return Error{"the kernel's BTF (" + path + ") is unreadable or not valid BTF: " +
+                 (why.empty() ? std::string(std::strerror(err)) : why) +
+                 "; vxtrace needs the running kernel's own /sys/kernel/btf/vmlinux"};
+  }
   auto reasons = DropReasons::from_btf(btf.get());
   if (!reasons) return reasons.error();
   int args = tracepoint_arg_count(btf.get(), "kfree_skb");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "drop_reasons.hpp"
@@ -23,7 +24,8 @@ struct KernelBtf {
   uint32_t mib_rpfilter = 0;  // LINUX_MIB_IPRPFILTER: not uapi-stable (72 in 5.10, 76 in 6.18)
 };
 
-Result<KernelBtf> read_kernel_btf();
+// `path` is the kernel's BTF; another path only in tests.
+Result<KernelBtf> read_kernel_btf(const std::string& path = "/sys/kernel/btf/vmlinux");
 
 // Number of arguments of tracepoint `name` (its btf_trace_<name> typedef), without the
 // leading context pointer; -1 when the kernel has no such tracepoint.

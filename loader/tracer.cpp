@@ -5,6 +5,7 @@
 #include "drop_sites.hpp"
 #include "interfaces.hpp"
 #include "kernel_btf.hpp"
+#include "libbpf_log.hpp"
 #include "net_format.hpp"
 #include "preflight.hpp"
 
@@ -65,9 +66,9 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   symbols_ = Symbolizer::from_proc_async([](size_t symbols) {
     if (symbols == 0) spdlog::warn("/proc/kallsyms unreadable: locations shown as addresses");
   });
+  route_libbpf_logs();
   auto kernel = load_kernel_btf();
   reasons_ = std::move(kernel.reasons);
-  route_libbpf_logs();
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -76,6 +77,22 @@ class Errors(unittest.TestCase):
                                    VXTRACE, "--iface", "eth0", "--vxlan-dev", "vxlan.calico",
                                    "--duration", "1"], capture_output=True, text=True, timeout=30)
             self.assert_one_line_error(proc, "RLIMIT_NOFILE")
+
+    def test_corrupt_kernel_btf(self):
+        # A container that mounts the wrong file over /sys/kernel/btf/vmlinux: truncated, garbage,
+        # empty. Seen in a private mount namespace only, so the host's BTF stays as it is.
+        real = open("/sys/kernel/btf/vmlinux", "rb").read()
+        for name, data in (("truncated", real[:3000]), ("garbage", bytes(range(256)) * 64),
+                           ("empty", b""), ("types cut", real[:24] + b"\xff" * 4096 + real[24 + 4096:])):
+            with self.subTest(name), tempfile.NamedTemporaryFile() as f:
+                f.write(data)
+                f.flush()
+                # Inside `ip netns exec`, which mounts a /sys of its own.
+                proc = subprocess.run(
+                    ["ip", "netns", "exec", LAB.receiver.ns, "unshare", "--mount", "sh", "-c",
+                     'mount --bind "$0" /sys/kernel/btf/vmlinux && exec "$@"', f.name,
+                     VXTRACE, "--iface", "eth0", "--duration", "1"], capture_output=True, text=True, timeout=30)
+                self.assert_one_line_error(proc, "not valid BTF")
 
     def test_missing_vxlan_device_is_a_warning(self):
         proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--vxlan-dev", "flannel.1",

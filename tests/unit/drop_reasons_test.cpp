@@ -3,6 +3,11 @@
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
 #include "cause_table.hpp"
 #include "kernel_btf.hpp"
 
@@ -39,6 +44,25 @@ TEST(KernelBtf, CountsTracepointArguments) {
   EXPECT_EQ(tracepoint_arg_count(btf, "consume_skb"), 2);  // skb, location
   EXPECT_EQ(tracepoint_arg_count(btf, "no_such_tracepoint"), -1);
   btf__free(btf);
+}
+
+TEST(KernelBtf, CorruptFileIsOneLineError) {
+  std::ifstream real("/sys/kernel/btf/vmlinux", std::ios::binary);
+  if (!real) GTEST_SKIP() << "no kernel BTF";
+  std::string bytes((std::istreambuf_iterator<char>(real)), {});
+  ASSERT_TRUE(read_kernel_btf());
+  const std::string path = ::testing::TempDir() + "vxt_btf_test";
+  for (const std::string& data :
+       {bytes.substr(0, 3000), std::string(4096, '\x5a'), std::string()}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+    auto r = read_kernel_btf(path);
+    ASSERT_FALSE(r) << data.size() << " bytes";
+    std::string msg = r.error().what();
+    EXPECT_NE(msg.find("not valid BTF"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(read_kernel_btf(path + ".missing"));
+  std::remove(path.c_str());
 }
 
 }  // namespace
