@@ -59,21 +59,25 @@ CLI::Validator power_of_two_in(unsigned long min, unsigned long max) {
       "POW2");
 }
 
-// A number of seconds: finite (NaN passes CLI11's own range checks), within [min, a year].
-CLI::Validator seconds(double min, bool inclusive = true) {
+// A finite number (NaN passes CLI11's own Range checks) within [min, max]; min excluded when
+// !inclusive.
+CLI::Validator finite_in(double min, double max, bool inclusive, const std::string& what) {
   return CLI::Validator(
-      [min, inclusive](std::string& s) {
+      [=](std::string& s) {
         char* end = nullptr;
         double v = std::strtod(s.c_str(), &end);
-        bool ok = end && *end == 0 && std::isfinite(v) && (inclusive ? v >= min : v > min) &&
-                  v <= kMaxSeconds;
+        bool ok = end && end != s.c_str() && *end == 0 && std::isfinite(v) &&
+                  (inclusive ? v >= min : v > min) && v <= max;
         return ok ? std::string{}
-                  : fmt::format("must be a number of seconds {} {} and <= {:.0f}",
-                                inclusive ? ">=" : ">", min, kMaxSeconds);
+                  : fmt::format("must be {} {} {:g} and <= {:g}", what, inclusive ? ">=" : ">", min,
+                                max);
       },
-      "SECONDS");
+      "NUMBER");
 }
 
+CLI::Validator seconds(double min, bool inclusive = true) {
+  return finite_in(min, kMaxSeconds, inclusive, "a number of seconds");
+}
 struct TraceFlags {
   std::string causes = "default", mode = "auto";
 };
@@ -130,10 +134,10 @@ CLI::App* add_agent_command(CLI::App& app, Options& o, TraceFlags& f) {
       ->check(seconds(0, false));
   agent->add_option("--events-rate", a.rate, "JSON lines a second, on average")
       ->capture_default_str()
-      ->check(CLI::Range(1e-3, 1e9));
+      ->check(finite_in(1e-3, 1e9, true, "a rate"));
   agent->add_option("--events-burst", a.burst, "JSON lines at once")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 1e9));
+      ->check(finite_in(1.0, 1e9, true, "a count"));
   agent->add_option("--events-max-flows", a.max_flows, "Distinct flows kept per window")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));

@@ -85,6 +85,10 @@ TEST(Cli, BadValuesGiveOneLineErrors) {
       {{"agent", "--events-window", "nan"}, "--events-window"},
       {{"agent", "--events-window", "0"}, "--events-window"},
       {{"doctor", "--duration", "nan"}, "--duration"},
+      {{"agent", "--events-rate", "nan"}, "--events-rate"},
+      {{"agent", "--events-rate", "inf"}, "--events-rate"},
+      {{"agent", "--events-burst", "nan"}, "--events-burst"},
+      {{"agent", "--events-rate", "5x"}, "--events-rate"},
       {{"-i", "eth0", "-i", "eth0"}, "given more than once"},
       {{"agent", "-i", "eth0", "--iface", "eth0"}, "given more than once"},
   };
