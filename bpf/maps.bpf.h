@@ -49,6 +49,17 @@ struct {
 	__type(value, __u64);
 } peer_drops SEC(".maps");
 
+/* This node's addresses, kept current by the loader; node_addrs_known is 0 until it first
+ * fills them, and every drop counts per peer meanwhile. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VXT_MAX_NODE_ADDRS);
+	__type(key, __u32); /* network order */
+	__type(value, __u8);
+} node_addrs SEC(".maps");
+
+__u32 node_addrs_known;
+
 /* --bpf-event-rate: a token bucket per CPU, kept as nanoseconds of credit. */
 struct event_bucket {
 	__u64 last_ns;

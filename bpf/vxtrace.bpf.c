@@ -417,6 +417,17 @@ static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, _
 	return proven ? cause : fallback;
 }
 
+/* kfree_skb sees every netns on the kernel: with nodes in namespaces (kind), another node's
+ * drop is not this node's. A joined drop passed this node's tc hook; one parsed from its outer
+ * header is ours when addressed to us. */
+static __always_inline bool addressed_here(const struct vxt_tunnel *tun)
+{
+	__u32 local = tun->local;
+
+	return tun->source == VXT_TUNNEL_JOINED || !node_addrs_known ||
+	       bpf_map_lookup_elem(&node_addrs, &local);
+}
+
 static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
 				       struct sock *rx_sk)
 {
@@ -447,8 +458,12 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	resolve_drop(skb, &flow, &tun);
 	/* Background frees (TCP discarding ACKs at teardown, NOT_SPECIFIED) would inflate a
 	 * sending node's drop ratio without meaning loss: they are never attributed. */
-	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND)
-		count_peer_drop(tun.peer, cause);
+	if (tun.source != VXT_TUNNEL_NONE && cause != VXT_CAUSE_BACKGROUND) {
+		if (addressed_here(&tun))
+			count_peer_drop(tun.peer, cause);
+		else
+			stat_inc(VXT_STAT_PEER_DROPS_ELSEWHERE);
+	}
 	if (!(stream_causes & (1u << cause)) || !take_event_token())
 		return 0;
 	if (ct == VXT_CT_UNKNOWN)

@@ -101,6 +101,21 @@ void BpfProgram::set_drop_sites(const std::vector<vxt_drop_site>& sites) {
   skel_->bss->nr_drop_sites = static_cast<uint32_t>(n);
 }
 
+void BpfProgram::set_node_addresses(const std::optional<std::vector<uint32_t>>& addrs) {
+  int fd = bpf_map__fd(skel_->maps.node_addrs);
+  const std::vector<uint32_t> none;
+  const auto& want = addrs ? *addrs : none;
+  if (want == node_addrs_ && skel_->bss->node_addrs_known == (addrs ? 1U : 0U)) return;
+  // Add before removing and announce last, so a drop in between never misses an address
+  // that stays.
+  uint8_t one = 1;
+  for (uint32_t a : want) bpf_map_update_elem(fd, &a, &one, BPF_ANY);
+  for (uint32_t a : node_addrs_)
+    if (!std::binary_search(want.begin(), want.end(), a)) bpf_map_delete_elem(fd, &a);
+  node_addrs_ = want;
+  skel_->bss->node_addrs_known = addrs ? 1 : 0;
+}
+
 BpfProgram::~BpfProgram() {
   bpf_link__destroy(drops_link_);
   bpf_link__destroy(snapshot_link_);

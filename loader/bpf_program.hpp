@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "drop_reasons.hpp"
@@ -38,6 +39,8 @@ class BpfProgram {
 
   // The drop site table (loader/drop_sites.hpp), before attach_drops().
   void set_drop_sites(const std::vector<vxt_drop_site>& sites);
+  // This node's addresses (local_addresses.hpp); nullopt: unknown, every drop is ours.
+  void set_node_addresses(const std::optional<std::vector<uint32_t>>& addrs);
   Result<bool> attach_drops();  // kfree_skb tracepoint
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
@@ -52,6 +55,7 @@ class BpfProgram {
   ::bpf_link* drops_link_ = nullptr;
   ::bpf_link* snapshot_link_ = nullptr;
   ::bpf_program* drops_prog_ = nullptr;
+  std::vector<uint32_t> node_addrs_;  // what the node_addrs map holds
 };
 
 }  // namespace vxt

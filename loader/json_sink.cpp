@@ -106,6 +106,7 @@ json to_json(const Summary& s) {
           {"joined", s.join_hits},
           {"joined_other_cpu", s.join_other_cpu},
           {"malformed_vxlan", s.malformed},
+          {"peer_drops_elsewhere", s.peer_drops_elsewhere},
           {"peer_map_full", s.peer_map_full}};
 }
 

@@ -48,6 +48,7 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   s.events = c.stats[VXT_STAT_EVENTS];
   s.join_hits = c.stats[VXT_STAT_JOIN_HITS];
   s.join_other_cpu = c.stats[VXT_STAT_JOIN_OTHER_CPU];
+  s.peer_drops_elsewhere = c.stats[VXT_STAT_PEER_DROPS_ELSEWHERE];
   s.events_rate_limited = c.stats[VXT_STAT_EVENTS_LIMITED];
   s.malformed = c.stats[VXT_STAT_TC_MALFORMED];
   s.peer_map_full = c.stats[VXT_STAT_PEER_MAP_FULL];

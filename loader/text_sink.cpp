@@ -58,6 +58,11 @@ void TextSink::summary(const Summary& s) {
   if (s.events_rate_limited)
     out_ << fmt::format("{} over --bpf-event-rate, ", s.events_rate_limited);
   out_ << fmt::format("{} joined to a tunnel\n", s.join_hits);
+  if (s.peer_drops_elsewhere)
+    out_ << fmt::format(
+        "{} VXLAN drops addressed to other nodes on this kernel (their namespaces): not counted "
+        "per peer here\n",
+        s.peer_drops_elsewhere);
   out_.flush();
 }
 

@@ -6,6 +6,7 @@
 #include "interfaces.hpp"
 #include "kernel_btf.hpp"
 #include "libbpf_log.hpp"
+#include "local_addresses.hpp"
 #include "net_format.hpp"
 #include "preflight.hpp"
 
@@ -85,6 +86,7 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   bpf_->set_drop_sites(sites);
   start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
   for (const auto& t : targets) start_.attached.push_back(must(attach_device(t.iface, t.overlay)));
+  refresh_node_addresses();
   must(bpf_->attach_drops());
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
@@ -96,6 +98,27 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
 }
 
 Tracer::~Tracer() = default;
+
+int Tracer::poll(int timeout_ms) {
+  int n = reader_->poll(timeout_ms);
+  if (std::chrono::steady_clock::now() - addrs_read_ >= std::chrono::seconds(1))
+    refresh_node_addresses();
+  return n;
+}
+
+// Once a second: an address added to the node (a new underlay IP) counts from then on.
+void Tracer::refresh_node_addresses() {
+  addrs_read_ = std::chrono::steady_clock::now();
+  auto addrs = local_ipv4_addresses(VXT_MAX_NODE_ADDRS);
+  if (!addrs && !warned_addrs_) {
+    warned_addrs_ = true;
+    spdlog::warn(
+        "this node's IPv4 addresses are unreadable or more than {}: drops in other nodes' "
+        "namespaces on this kernel may count against this node's peers",
+        VXT_MAX_NODE_ADDRS);
+  }
+  bpf_->set_node_addresses(addrs);
+}
 
 void Tracer::drain() {
   while (reader_->poll(0) > 0) {

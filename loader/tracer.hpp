@@ -3,6 +3,7 @@
 // The trace session, doctor and agent all observe through it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -34,7 +35,8 @@ class Tracer {
   ~Tracer();
 
   const StartInfo& start_info() const { return start_; }
-  int poll(int timeout_ms) { return reader_->poll(timeout_ms); }
+  // Waits for and hands on events; also keeps the node's addresses current in BPF.
+  int poll(int timeout_ms);
   void drain();  // hand on what is already in the ring
   void detach_tc() { attachments_.clear(); }
   Summary summary() const;
@@ -57,6 +59,10 @@ class Tracer {
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<RingReader> reader_;
   StartInfo start_;
+  std::chrono::steady_clock::time_point addrs_read_{};
+  bool warned_addrs_ = false;
+
+  void refresh_node_addresses();
 };
 
 }  // namespace vxt

@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 5
+#define VXT_ABI_VERSION 6
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -123,7 +123,10 @@ enum vxt_stat {
 	VXT_STAT_DROPS_PARSED = 8,    /* drops whose packet was parsed */
 	VXT_STAT_JOIN_OTHER_CPU = 9,  /* joins found in another CPU's array, not this one's */
 	VXT_STAT_EVENTS_LIMITED = 10, /* streamed cause, but over --bpf-event-rate: counted only */
-	VXT_STAT_COUNT = 11,
+	/* VXLAN dropped in another node's netns on this kernel (kind, netns labs): not ours, so
+	 * not counted against the sending peer */
+	VXT_STAT_PEER_DROPS_ELSEWHERE = 11,
+	VXT_STAT_COUNT = 12,
 };
 
 /* An IPv4 flow. Addresses and ports in network byte order. */
@@ -163,6 +166,10 @@ struct vxt_tunnel {
 	__u32 ifindex; /* underlay device it arrived on */
 };
 VXT_STATIC_ASSERT(sizeof(struct vxt_tunnel) == 20, "vxt_tunnel layout");
+
+/* This node's IPv4 addresses (node_addrs map): a drop parsed from its outer header counts
+ * against the sending peer only when addressed to one of them. */
+#define VXT_MAX_NODE_ADDRS 256
 
 /* One slot of the tunnel join (bpf/tunnel_join.bpf.h): per-CPU direct-mapped arrays
  * indexed by a hash of the inner identity. 64 bytes, so a slot never straddles two cache

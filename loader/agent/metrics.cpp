@@ -103,6 +103,10 @@ void write_self(Exposition& e, const MetricsInput& in) {
   e.family("vxtrace_joins_other_cpu_total", "counter",
            "Tunnel joins found in another CPU's join array (receive and drop on different CPUs).");
   e.sample({}, s.join_other_cpu);
+  e.family("vxtrace_peer_drops_elsewhere_total", "counter",
+           "VXLAN packets dropped in another node's network namespace on this kernel (kind, "
+           "netns labs): not counted against the sending peer.");
+  e.sample({}, s.peer_drops_elsewhere);
   e.family("vxtrace_malformed_vxlan_packets_total", "counter",
            "Packets to the VXLAN port that did not parse as VXLAN.");
   e.sample({}, s.malformed);

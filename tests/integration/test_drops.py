@@ -138,6 +138,21 @@ class DropScenarios(unittest.TestCase):
         self.assertEqual(a["decapsulated"], a["rx_packets"])
 
 
+    def test_each_node_counts_only_the_drops_addressed_to_it(self):
+        """kfree_skb sees every namespace on the kernel: with the nodes in namespaces (as in kind),
+        a drop at node c is not node b's, and b must not count it against the sender."""
+        a, b, c = (LAB.node(n) for n in "abc")
+        with Vxtrace(b.ns, "--iface", b.underlay_dev) as vb, Vxtrace(c.ns, "--iface", c.underlay_dev) as vc:
+            LAB.inject("a", "b", count=20, bad_outer_csum=20, dport=5000, sport=40500)
+            LAB.inject("a", "c", count=30, bad_outer_csum=30, dport=5000, sport=40600)
+            _, at_b = vb.stop()
+            _, at_c = vc.stop()
+        pb, pc = peer(at_b, a.underlay_ip), peer(at_c, a.underlay_ip)
+        self.assertEqual((pb["rx_packets"], pb["drops"], pb["by_cause"]), (20, 20, {"checksum": 20}))
+        self.assertEqual((pc["rx_packets"], pc["drops"], pc["by_cause"]), (30, 30, {"checksum": 30}))
+        self.assertEqual(at_b["peer_drops_elsewhere"], 30)
+        self.assertEqual(at_c["peer_drops_elsewhere"], 20)
+
     def test_gro_merged_packets_are_counted_as_packets(self):
         """vxlan.calico's gro_cells merge a bulk TCP flow's segments: tc sees fewer skbs than
         packets arrived, and the per-peer counts must still match the devices' own."""

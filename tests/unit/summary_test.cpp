@@ -23,6 +23,7 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   c.stats[VXT_STAT_LOST_EVENTS] = 5;
   c.stats[VXT_STAT_JOIN_HITS] = 9;
   c.stats[VXT_STAT_JOIN_OTHER_CPU] = 2;
+  c.stats[VXT_STAT_PEER_DROPS_ELSEWHERE] = 5;
   auto s = summarize(c, DropReasons::from_entries({{11, "UDP_CSUM"}, {12, "NETFILTER_DROP"}}));
 
   EXPECT_EQ(s.drops_by_cause["checksum"], 37u);
@@ -45,6 +46,7 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   EXPECT_EQ(s.lost_events, 5u);
   EXPECT_EQ(s.join_hits, 9u);
   EXPECT_EQ(s.join_other_cpu, 2u);
+  EXPECT_EQ(s.peer_drops_elsewhere, 5u);
 }
 
 TEST(Summary, DropsFromAPeerNeverSeenAtIngressHaveNoRatio) {
