@@ -1,32 +1,20 @@
-// The agent's HTTP endpoint (cpp-httplib): GET routes served from a small thread pool of its
-// own, started in the constructor, stopped and joined in the destructor.
+// The agent's HTTP endpoint for probes and scrapes: one thread polls every socket and runs the
+// (cheap) handlers, each connection has a deadline and their number a cap, so no client can keep
+// /healthz from answering. Not cpp-httplib 0.11.4: it gives each connection a pool worker for its
+// life and has only per-recv timeouts, so two clients sending a byte a second starved it.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "agent/http_connection.hpp"
+#include "agent/http_message.hpp"
 #include "result.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace vxt::agent {
-
-struct HttpResponse {
-  int status = 200;
-  std::string body;
-  std::string content_type = "text/plain; charset=utf-8";
-};
-
-struct Route {
-  std::string path;
-  std::function<HttpResponse()> handler;
-};
 
 // "HOST:PORT", ":PORT" (every address) or "[::1]:PORT".
 Result<std::pair<std::string, int>> parse_listen_address(const std::string& s);
@@ -35,13 +23,15 @@ class HttpServer {
  public:
   // Binds before returning, so a port in use is a start-up error, not a silent failure.
   static Result<std::unique_ptr<HttpServer>> start(const std::string& listen,
-                                                   std::vector<Route> routes);
-  ~HttpServer();
+                                                   std::vector<Route> routes,
+                                                   HttpLimits limits = {});
+  ~HttpServer();  // stops the thread at once, whatever its clients do
   int port() const { return port_; }
 
  private:
-  HttpServer();
-  std::unique_ptr<httplib::Server> server_;
+  class Loop;
+  HttpServer() = default;
+  std::unique_ptr<Loop> loop_;
   std::thread thread_;
   int port_ = 0;
 };
