@@ -432,7 +432,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 				       struct sock *rx_sk)
 {
 	__u32 slot = reason < VXT_MAX_REASONS ? reason : VXT_REASON_OVERFLOW;
-	__u8 ct = VXT_CT_UNKNOWN, cause;
+	__u8 ct, cause;
 	struct vxt_flow flow = {};
 	struct vxt_tunnel tun = {};
 
@@ -442,13 +442,8 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	cause = reason_cause[slot];
 	if (cause & VXT_CAUSE_BY_SITE)
 		cause = cause_by_site(skb, (__u64)location, cause & VXT_CAUSE_MASK);
-	/* A rule dropping a packet that has no conntrack entry is conntrack's verdict
-	 * (INVALID, or no room in the table), not an ordinary filter. */
-	if (cause == VXT_CAUSE_NETFILTER) {
-		ct = ct_state_of(skb);
-		if (ct == VXT_CT_NONE)
-			cause = VXT_CAUSE_CONNTRACK;
-	}
+	/* A netfilter drop stays `netfilter` here: whether it was conntrack's verdict (a rule
+	 * matching ct state INVALID) only the rule says, and the loader reads the rules. */
 	if (cause >= VXT_CAUSE_COUNT)
 		cause = VXT_CAUSE_OTHER;
 	count_u64(&drop_counts, vxt_drop_slot(slot, cause));
@@ -466,8 +461,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	}
 	if (!(stream_causes & (1u << cause)) || !take_event_token())
 		return 0;
-	if (ct == VXT_CT_UNKNOWN)
-		ct = ct_state_of(skb);
+	ct = ct_state_of(skb);
 	emit_drop(skb, rx_sk, location, reason, cause, ct, &flow, &tun);
 	return 0;
 }

@@ -1,5 +1,6 @@
 #include "bpf_program.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
@@ -114,6 +115,13 @@ void BpfProgram::set_node_addresses(const std::optional<std::vector<uint32_t>>& 
     if (!std::binary_search(want.begin(), want.end(), a)) bpf_map_delete_elem(fd, &a);
   node_addrs_ = want;
   skel_->bss->node_addrs_known = addrs ? 1 : 0;
+}
+
+bool BpfProgram::is_node_address(const std::string& ipv4) const {
+  if (!skel_->bss->node_addrs_known) return true;
+  in_addr a{};
+  return inet_pton(AF_INET, ipv4.c_str(), &a) == 1 &&
+         std::binary_search(node_addrs_.begin(), node_addrs_.end(), a.s_addr);
 }
 
 BpfProgram::~BpfProgram() {

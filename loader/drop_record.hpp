@@ -7,6 +7,7 @@
 
 #include "drop_reasons.hpp"
 #include "kallsyms.hpp"
+#include "rule_record.hpp"
 #include "vxtrace/abi.h"
 
 namespace vxt {
@@ -30,6 +31,7 @@ struct DropRecord {
   uint32_t ifindex = 0, netns = 0, len = 0, cpu = 0;
   std::optional<FlowRecord> flow;
   std::optional<TunnelRecord> tunnel;
+  std::optional<RuleRecord> rule;  // netfilter drops whose rule is known
 };
 
 class EventDecoder {

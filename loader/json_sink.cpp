@@ -73,16 +73,39 @@ json to_json(const DropRecord& d, const std::string& node) {
               {"source", d.tunnel->source},
               {"rx_csum", d.tunnel->rx_csum}};
   }
-  return {{"type", "drop"},     {"ts", rfc3339_ns(d.ts_unix_ns)},
-          {"node", node},       {"cause", d.cause},
-          {"reason", d.reason}, {"location", d.location},
-          {"ifname", d.ifname}, {"ifindex", d.ifindex},
-          {"netns", d.netns},   {"netns_source", d.netns_source},
-          {"len", d.len},       {"ct_state", d.ct_state},
-          {"flow", flow},       {"tunnel", tunnel}};
+  return {{"type", "drop"},
+          {"ts", rfc3339_ns(d.ts_unix_ns)},
+          {"node", node},
+          {"cause", d.cause},
+          {"reason", d.reason},
+          {"location", d.location},
+          {"ifname", d.ifname},
+          {"ifindex", d.ifindex},
+          {"netns", d.netns},
+          {"netns_source", d.netns_source},
+          {"len", d.len},
+          {"ct_state", d.ct_state},
+          {"flow", flow},
+          {"tunnel", tunnel},
+          {"rule", d.rule ? to_json(*d.rule) : json(nullptr)}};
+}
+
+json to_json(const RuleRecord& r) {
+  return {{"family", r.family},
+          {"table", r.table},
+          {"chain", r.chain},
+          {"handle", r.handle},
+          {"comment", r.comment ? json(*r.comment) : json(nullptr)},
+          {"conntrack_invalid", r.ct_invalid}};
 }
 
 json to_json(const Summary& s) {
+  json rules = json::array();
+  for (const auto& t : s.netfilter_rules) {
+    auto r = to_json(t.rule);
+    r["drops"] = t.drops;
+    rules.push_back(std::move(r));
+  }
   json peers = json::array();
   for (const auto& p : s.peers) {
     peers.push_back({{"peer", p.peer},
@@ -107,6 +130,7 @@ json to_json(const Summary& s) {
           {"joined_other_cpu", s.join_other_cpu},
           {"malformed_vxlan", s.malformed},
           {"peer_drops_elsewhere", s.peer_drops_elsewhere},
+          {"netfilter_rules", rules},
           {"peer_map_full", s.peer_map_full}};
 }
 
@@ -156,6 +180,7 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     strings += s.size();
     return plain(s);
   };
+  if (d.rule) return std::nullopt;  // rare (netfilter drops): the general path
   if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
       !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
     return std::nullopt;
@@ -234,7 +259,7 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   } else {
     w.lit("null");
   }
-  w.lit("}\n");
+  w.lit(",\"rule\":null}\n");
   return std::string_view(line_.data(), static_cast<size_t>(w.pos() - line_.data()));
 }
 

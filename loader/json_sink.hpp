@@ -18,6 +18,7 @@ namespace vxt {
 nlohmann::ordered_json to_json(const StartInfo& info);
 nlohmann::ordered_json to_json(const DropRecord& drop, const std::string& node);
 nlohmann::ordered_json to_json(const Summary& summary);
+nlohmann::ordered_json to_json(const RuleRecord& rule);
 
 class JsonSink : public Sink, private BatchFlushable {
  public:

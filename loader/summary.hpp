@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "drop_reasons.hpp"
+#include "rule_record.hpp"
 #include "vxtrace/abi.h"
 
 namespace vxt {
@@ -36,9 +37,11 @@ struct Summary {
   std::map<std::string, uint64_t> drops_by_reason;
   std::vector<PeerSummary> peers;  // most drops first, then most packets
   uint64_t lost_events = 0, events = 0, join_hits = 0, malformed = 0, peer_map_full = 0;
-  uint64_t join_other_cpu = 0;        // joins found in another CPU's array (RPS, remote reads)
-  uint64_t events_rate_limited = 0;   // streamed causes over --bpf-event-rate: counted only
-  uint64_t peer_drops_elsewhere = 0;  // VXLAN dropped in another node's netns on this kernel
+  uint64_t join_other_cpu = 0;       // joins found in another CPU's array (RPS, remote reads)
+  uint64_t events_rate_limited = 0;  // streamed causes over --bpf-event-rate: counted only
+  uint64_t peer_drops_elsewhere = 0;
+  std::vector<RuleTotal> netfilter_rules;  // drop rules that dropped, most first  // VXLAN dropped
+                                           // in another node's netns on this kernel
 };
 
 Summary summarize(const RawCounters& c, const DropReasons& reasons);

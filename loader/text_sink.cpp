@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "net_format.hpp"
+#include "netfilter/calico_names.hpp"
 
 namespace vxt {
 
@@ -18,6 +19,11 @@ std::string format_drop_line(const DropRecord& d) {
   if (d.tunnel)
     line += fmt::format("  via {} vni {} ({})", d.tunnel->peer, d.tunnel->vni, d.tunnel->source);
   if (d.cause == "conntrack" || d.cause == "netfilter") line += " ct=" + d.ct_state;
+  if (d.rule) {
+    line += fmt::format("  rule {}/{} #{}", d.rule->table, d.rule->chain, d.rule->handle);
+    if (d.rule->comment) line += " \"" + *d.rule->comment + "\"";
+    if (auto meaning = nf::calico_meaning(*d.rule); !meaning.empty()) line += " (" + meaning + ")";
+  }
   return line;
 }
 
@@ -52,6 +58,16 @@ void TextSink::summary(const Summary& s) {
         causes += fmt::format("{}={} ({:.3f}%) ", c, n, 100.0 * p.ratio_by_cause.at(c));
       out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>8.3f}%  {}\n", p.peer, p.rx_packets,
                           p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
+    }
+  }
+  if (!s.netfilter_rules.empty()) {
+    out_ << fmt::format("{:>8}  {}\n", "DROPS", "NETFILTER RULE");
+    for (const auto& t : s.netfilter_rules) {
+      const auto& r = t.rule;
+      out_ << fmt::format("{:>8}  {} {}/{} #{}", t.drops, r.family, r.table, r.chain, r.handle);
+      if (r.comment) out_ << " \"" << *r.comment << '"';
+      if (auto meaning = nf::calico_meaning(r); !meaning.empty()) out_ << " (" << meaning << ")";
+      out_ << '\n';
     }
   }
   out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), ", s.events, s.lost_events);

@@ -91,16 +91,23 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
   decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns());
-  reader_ = must(RingReader::open(bpf_->events_fd(),
-                                  [this, on_drop = std::move(on_drop)](const vxt_drop_event& e) {
-                                    on_drop(decoder_->decode(e));
-                                  }));
+  on_drop_ = std::move(on_drop);
+  rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
+    return r.tunnel && (r.tunnel->source == "joined" || bpf_->is_node_address(r.tunnel->local));
+  });
+  reader_ = must(RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e) {
+    rules_->add(decoder_->decode(e), on_drop_);
+  }));
 }
 
 Tracer::~Tracer() = default;
 
 int Tracer::poll(int timeout_ms) {
+  // Records waiting for their rule are handed on within a few poll rounds, not a timeout.
+  if (rules_->waiting())
+    timeout_ms = std::min<int>(timeout_ms, nf::RuleAttribution::kMinGap.count());
   int n = reader_->poll(timeout_ms);
+  rules_->flush(on_drop_);
   if (std::chrono::steady_clock::now() - addrs_read_ >= std::chrono::seconds(1))
     refresh_node_addresses();
   return n;
@@ -123,11 +130,13 @@ void Tracer::refresh_node_addresses() {
 void Tracer::drain() {
   while (reader_->poll(0) > 0) {
   }
+  rules_->flush(on_drop_, true);
 }
 
 Summary Tracer::summary() const {
   auto s = summarize(raw_counters(), reasons_);
   s.malformed += reader_->malformed();
+  nf::apply_rule_totals(s, rules_->totals());
   return s;
 }
 

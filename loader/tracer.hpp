@@ -15,6 +15,7 @@
 #include "drop_record.hpp"
 #include "interfaces.hpp"
 #include "kallsyms.hpp"
+#include "netfilter/rule_attribution.hpp"
 #include "ring_reader.hpp"
 #include "sink.hpp"
 #include "summary.hpp"
@@ -37,9 +38,11 @@ class Tracer {
   const StartInfo& start_info() const { return start_; }
   // Waits for and hands on events; also keeps the node's addresses current in BPF.
   int poll(int timeout_ms);
-  void drain();  // hand on what is already in the ring
+  void drain();  // hand on what is already in the ring, and what waits for its rule
   void detach_tc() { attachments_.clear(); }
   Summary summary() const;
+  // The drop rules that dropped (reads nfnetlink): the poll() thread only.
+  nf::RuleTotals netfilter_rules() const { return rules_->totals(); }
   // Only the BPF maps: safe to call from another thread while poll() runs.
   RawCounters raw_counters() const;
   uint64_t malformed_records() const { return reader_->malformed(); }
@@ -58,6 +61,8 @@ class Tracer {
   std::list<std::pair<int, TcAttachment>> attachments_;  // by ifindex; a list: no move-assign
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<RingReader> reader_;
+  DropHandler on_drop_;
+  std::unique_ptr<nf::RuleAttribution> rules_;  // names netfilter drops' rules; reads nfnetlink
   StartInfo start_;
   std::chrono::steady_clock::time_point addrs_read_{};
   bool warned_addrs_ = false;

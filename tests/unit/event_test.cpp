@@ -54,7 +54,7 @@ TEST_F(EventTest, DropBecomesSchemaV1Json) {
     "ifname": "eth0", "ifindex": 2, "netns": 4026532246, "netns_source": "device", "len": 258, "ct_state": "none",
     "flow": {"src": "10.244.1.10", "dst": "10.244.2.10", "proto": "udp", "sport": 5000, "dport": 53},
     "tunnel": {"peer": "192.0.2.1", "local": "192.0.2.2", "vni": 4096, "source": "outer",
-               "rx_csum": "software"}})");
+               "rx_csum": "software"}, "rule": null})");
   EXPECT_EQ(nlohmann::json::parse(j.dump()), expected);
   EXPECT_EQ(j.begin().key(), "type");  // pipelines route on the first key
 }
@@ -108,6 +108,18 @@ TEST_F(EventTest, DeviceNamesAreBytes) {
   EXPECT_EQ(nlohmann::json::parse(out.str())["ifname"], d.ifname);
   EXPECT_EQ(format_drop_line(d).find('\x1b'), std::string::npos);
   EXPECT_EQ(escape_bytes("eth0"), "eth0");
+}
+
+TEST_F(EventTest, FastAndGeneralJsonAgreeWithAndWithoutARule) {
+  auto d = decoder_.decode(outer_csum_drop());
+  for (bool with_rule : {false, true}) {
+    if (with_rule) d.rule = RuleRecord{"ip", "filter", "cali-tw-x", 57, "cali:a \x01b", false};
+    std::ostringstream out;
+    JsonSink(out, "n").drop(d);
+    EXPECT_EQ(out.str(), to_json(d, "n").dump() + "\n");
+  }
+  EXPECT_EQ(to_json(d, "n")["rule"]["handle"], 57);
+  EXPECT_TRUE(to_json(d, "n")["rule"]["comment"].is_string());
 }
 
 TEST(JsonSink, WritesOneFlushedLinePerObject) {

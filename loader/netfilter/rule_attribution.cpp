@@ -1,0 +1,210 @@
+#include "netfilter/rule_attribution.hpp"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "net_format.hpp"
+#include "netns_files.hpp"
+
+namespace vxt::nf {
+namespace {
+
+constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
+
+std::optional<uint8_t> proto_number(const std::string& p) {
+  if (p == "tcp") return 6;
+  if (p == "udp") return 17;
+  if (p == "icmp") return 1;
+  if (p.rfind("ip:", 0) == 0) return static_cast<uint8_t>(std::stoi(p.substr(3)));
+  return std::nullopt;
+}
+
+// Table, chain and comment are whatever bytes the ruleset's author chose.
+void move_drops(std::map<std::string, uint64_t>& by_cause, const std::string& from,
+                const std::string& to, uint64_t n) {
+  auto f = by_cause.find(from);
+  if (n == 0 || f == by_cause.end()) return;
+  n = std::min(n, f->second);
+  f->second -= n;
+  by_cause[to] += n;
+  if (f->second == 0) by_cause.erase(f);
+}
+
+RuleRecord record_of(const NftRule& r) {
+  std::optional<std::string> comment;
+  if (r.comment) comment = escape_bytes(*r.comment);
+  return {r.key.family, escape_bytes(r.key.table), escape_bytes(r.key.chain), r.key.handle, comment,
+          r.ct_invalid};
+}
+
+}  // namespace
+
+struct RuleAttribution::Netns {
+  std::unique_ptr<NftDumper> dumper;
+  std::map<RuleKey, uint64_t> baseline;
+  std::deque<std::map<RuleKey, uint64_t>> readings;  // the last kReadings counters
+  std::map<RuleKey, NftRule> latest;
+  Clock::time_point read_at{};
+};
+
+std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
+                                 const std::optional<FlowRecord>& flow) {
+  std::vector<const NftRule*> fit;
+  for (const auto& c : candidates) {
+    if (flow) {
+      auto proto = proto_number(flow->proto);
+      if (c.l4proto && proto && *c.l4proto != *proto) continue;
+      if (c.dport && (flow->proto == "tcp" || flow->proto == "udp") && *c.dport != flow->dport)
+        continue;
+      in_addr src{}, dst{};
+      if (c.saddr && inet_pton(AF_INET, flow->src.c_str(), &src) == 1 &&
+          !c.saddr->matches(src.s_addr))
+        continue;
+      if (c.daddr && inet_pton(AF_INET, flow->dst.c_str(), &dst) == 1 &&
+          !c.daddr->matches(dst.s_addr))
+        continue;
+    }
+    fit.push_back(&c);
+  }
+  if (fit.size() != 1) return std::nullopt;
+  return *fit.front();
+}
+
+RuleAttribution::RuleAttribution(PerPeer counted_per_peer)
+    : own_netns_(own_netns_inode()), counted_per_peer_(std::move(counted_per_peer)) {
+  if (own_netns_) netns(own_netns_);
+}
+
+RuleAttribution::~RuleAttribution() = default;
+
+RuleAttribution::Netns* RuleAttribution::netns(uint32_t inode) {
+  auto it = netns_.find(inode);
+  if (it != netns_.end()) return it->second.get();
+  auto ns = std::make_unique<Netns>();
+  Result<std::unique_ptr<NftDumper>> d = Error{""};
+  if (inode == own_netns_) {
+    d = NftDumper::open();
+  } else if (int fd = open_netns(inode); fd >= 0) {
+    d = NftDumper::open_in(fd);
+    ::close(fd);
+  } else {
+    d = Error{"no process or /run/netns entry holds it"};
+  }
+  if (d) {
+    ns->dumper = std::move(*d);
+  } else {
+    spdlog::debug("netfilter rules of netns {}: {}", inode, d.error().what());
+  }
+  auto* raw = ns.get();
+  netns_.emplace(inode, std::move(ns));
+  read(*raw);
+  raw->baseline = raw->readings.empty() ? std::map<RuleKey, uint64_t>{} : raw->readings.back();
+  return raw;
+}
+
+void RuleAttribution::read(Netns& ns) {
+  ns.read_at = Clock::now();
+  if (!ns.dumper) return;
+  auto rules = ns.dumper->rules();
+  if (!rules) {
+    spdlog::debug("netfilter rules: {}", rules.error().what());
+    return;
+  }
+  std::map<RuleKey, uint64_t> counters;
+  ns.latest.clear();
+  for (auto& r : *rules) {
+    if (!r.drops || !r.packets) continue;  // only drop rules with a counter can be named
+    counters[r.key] = *r.packets;
+    spdlog::trace("rule {}/{}#{}: {} packets, l4 {} dport {} saddr {:x}/{:x}{} daddr {}",
+                  r.key.table, r.key.chain, r.key.handle, *r.packets, r.l4proto.value_or(0),
+                  r.dport.value_or(0), r.saddr ? r.saddr->addr : 0, r.saddr ? r.saddr->mask : 0,
+                  r.saddr && r.saddr->negate ? " negated" : "", r.daddr.has_value());
+    ns.latest.emplace(r.key, std::move(r));
+  }
+  ns.readings.push_back(std::move(counters));
+  if (ns.readings.size() > kReadings) ns.readings.pop_front();
+}
+
+std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const DropRecord& r) const {
+  if (ns.readings.size() < 2) return std::nullopt;  // nothing to compare with yet
+  const auto& before = ns.readings.front();
+  std::vector<NftRule> moved;
+  for (const auto& [key, rule] : ns.latest) {
+    auto was = before.find(key);
+    // A rule added since that reading started from zero.
+    if (rule.packets > (was == before.end() ? 0 : was->second)) moved.push_back(rule);
+  }
+  auto pick = pick_rule(moved, r.flow);
+  if (!pick) return std::nullopt;
+  return record_of(*pick);
+}
+
+void RuleAttribution::add(DropRecord r, const Emit& emit) {
+  bool netfilter = r.cause == "netfilter";
+  if (!netfilter && queue_.empty()) {
+    emit(r);
+    return;
+  }
+  if (netfilter) waiting_netns_.insert(r.netns);
+  queue_.push_back(std::move(r));
+}
+
+void RuleAttribution::flush(const Emit& emit, bool force) {
+  if (queue_.empty()) return;
+  auto now = Clock::now();
+  for (uint32_t inode : waiting_netns_) {
+    bool fresh = netns_.count(inode) == 0;
+    Netns* ns = netns(inode);  // a namespace seen first is read as it opens
+    if (!fresh && (force || now - ns->read_at >= kMinGap)) read(*ns);
+    if (!force && !fresh && ns->read_at < now) return;  // read too recently: wait for the next
+  }
+  for (auto& r : queue_) {
+    if (r.cause == "netfilter") {
+      r.rule = attribute(*netns_.at(r.netns), r);
+      if (r.rule && r.rule->ct_invalid) {
+        r.cause = "conntrack";
+        if (counted_per_peer_(r)) ++conntrack_by_peer_[r.tunnel->peer];
+      }
+    }
+    emit(r);
+  }
+  queue_.clear();
+  waiting_netns_.clear();
+}
+
+RuleTotals RuleAttribution::totals() {
+  std::vector<RuleTotal> totals;
+  for (auto& [inode, ns] : netns_) {
+    read(*ns);
+    for (const auto& [key, rule] : ns->latest) {
+      auto was = ns->baseline.find(key);
+      uint64_t base = was == ns->baseline.end() ? 0 : was->second;
+      if (rule.packets > base) totals.push_back({record_of(rule), *rule.packets - base});
+    }
+  }
+  std::stable_sort(totals.begin(), totals.end(),
+                   [](const auto& a, const auto& b) { return a.drops > b.drops; });
+  return {std::move(totals), conntrack_by_peer_};
+}
+
+void apply_rule_totals(Summary& s, RuleTotals totals) {
+  uint64_t conntrack = 0;
+  for (const auto& t : totals.rules)
+    if (t.rule.ct_invalid) conntrack += t.drops;
+  move_drops(s.drops_by_cause, "netfilter", "conntrack", conntrack);
+  for (auto& p : s.peers) {
+    auto n = totals.conntrack_by_peer.find(p.peer);
+    if (n == totals.conntrack_by_peer.end()) continue;
+    move_drops(p.by_cause, "netfilter", "conntrack", n->second);
+    p.ratio_by_cause.clear();
+    for (const auto& [cause, k] : p.by_cause)
+      p.ratio_by_cause[cause] = p.rx_packets ? static_cast<double>(k) / p.rx_packets : 0.0;
+  }
+  s.netfilter_rules = std::move(totals.rules);
+}
+
+}  // namespace vxt::nf

@@ -1,0 +1,76 @@
+// Names the rule behind each netfilter drop without kprobes: every iptables-nft rule carries a
+// counter, and the kernel bumps it before it drops. A drop event waits until its namespace's
+// counters were read after it; the drop rules whose counters rose over the last few readings
+// are its candidates, and it names a rule only when exactly one candidate can match its flow.
+// Never a guess: otherwise `rule` stays null.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "drop_record.hpp"
+#include "netfilter/nft_dump.hpp"
+#include "netfilter/nft_rule.hpp"
+#include "summary.hpp"
+
+namespace vxt::nf {
+
+// The rule decision, apart from the sockets: candidates (drop rules that moved) and the flow.
+std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
+                                 const std::optional<FlowRecord>& flow);
+
+struct RuleTotals {
+  std::vector<RuleTotal> rules;  // exact: the rules' own counters
+  // Per peer, netfilter drops named conntrack's by their rule. The kernel side counts them as
+  // netfilter; the events tell them apart, so this is exact unless events were lost.
+  std::map<std::string, uint64_t> conntrack_by_peer;
+};
+
+// Puts the rules in the summary, and moves conntrack's share of the netfilter drops (rules that
+// match ct state INVALID) from `netfilter` to `conntrack`, in total and per peer.
+void apply_rule_totals(Summary& s, RuleTotals totals);
+
+class RuleAttribution {
+ public:
+  using Emit = std::function<void(const DropRecord&)>;
+  // Whether the kernel side counted this drop against its tunnel's peer.
+  using PerPeer = std::function<bool(const DropRecord&)>;
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kMinGap = std::chrono::milliseconds(20);  // between two dumps of a netns
+
+  // Reads this namespace's rules now: the baseline of its exact per-rule totals.
+  explicit RuleAttribution(PerPeer counted_per_peer);
+  ~RuleAttribution();
+
+  // Every record passes here, in order: a netfilter drop (and whatever follows it) waits for
+  // its namespace's next reading.
+  void add(DropRecord r, const Emit& emit);
+  // Reads what the waiting records need (each namespace at most every kMinGap unless `force`)
+  // and hands them on.
+  void flush(const Emit& emit, bool force = false);
+  bool waiting() const { return !queue_.empty(); }
+  // Each drop rule's counter rise since vxtrace began watching its namespace (read now).
+  RuleTotals totals();
+
+ private:
+  struct Netns;
+  Netns* netns(uint32_t inode);
+  void read(Netns& ns);
+  std::optional<RuleRecord> attribute(const Netns& ns, const DropRecord& r) const;
+
+  std::map<uint32_t, std::unique_ptr<Netns>> netns_;
+  std::deque<DropRecord> queue_;
+  std::set<uint32_t> waiting_netns_;
+  uint32_t own_netns_;
+  PerPeer counted_per_peer_;
+  std::map<std::string, uint64_t> conntrack_by_peer_;
+};
+
+}  // namespace vxt::nf
