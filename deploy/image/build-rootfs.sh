@@ -11,10 +11,14 @@ rootfs="$1"
 binary="${2:-$here/../../build/loader/vxtrace}"
 packages="$(paste -sd, "$here/runtime-packages.txt")"
 
-if [ ! -x "$rootfs/usr/bin/dpkg" ]; then
+# Built again when the package list changed since (the stamp holds the list it was built with).
+stamp="$rootfs/etc/vxtrace-runtime-packages"
+if [ ! -x "$rootfs/usr/bin/dpkg" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$packages" ]; then
+  rm -rf "$rootfs"
   # The mirror is debootstrap's default, i.e. the same Debian archive apt uses.
   debootstrap --variant=minbase --include="$packages" bookworm "$rootfs"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  echo "$packages" >"$stamp"
 fi
 install -D -m 0755 "$binary" "$rootfs/usr/local/bin/vxtrace"
 strip "$rootfs/usr/local/bin/vxtrace"

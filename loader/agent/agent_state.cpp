@@ -27,6 +27,11 @@ void AgentState::publish(const std::vector<DeviceState>& devices, const StreamCo
   heartbeat_ = std::chrono::steady_clock::now();
 }
 
+void AgentState::publish_rules(std::vector<RuleTotal> rules) {
+  std::lock_guard lock(mu_);
+  base_.netfilter_rules = std::move(rules);
+}
+
 HttpResponse AgentState::metrics() const {
   std::lock_guard lock(mu_);
   if (!tracer_) return {503, "stopping\n"};

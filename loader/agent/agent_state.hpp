@@ -23,6 +23,9 @@ class AgentState {
                uint64_t malformed_records, uint64_t link_resyncs,
                std::vector<std::string> underlay_ips, bool ready);
 
+  // The drop rules' totals: a netlink read of the rulesets, so the loop does it every few seconds.
+  void publish_rules(std::vector<RuleTotal> rules);
+
   HttpResponse metrics() const;
   HttpResponse healthz() const;  // the loop is alive (published recently)
   HttpResponse readyz() const;   // attached and watching

@@ -61,6 +61,25 @@ void write_drops(Exposition& e, const MetricsInput& in) {
   for (const auto& [key, n] : in.drops) e.sample({{"cause", key.first}, {"reason", key.second}}, n);
 }
 
+void write_rules(Exposition& e, const MetricsInput& in) {
+  e.family("vxtrace_netfilter_rule_drops_total", "counter",
+           "Drops by one netfilter rule since the agent started (its counter's rise), the most "
+           "dropping rules first. conntrack_invalid=\"true\": conntrack's share of "
+           "vxtrace_drops_total{cause=\"netfilter\"}.");
+  size_t n = 0;
+  for (const auto& t : in.netfilter_rules) {
+    if (n++ == in.max_rules) break;
+    const auto& r = t.rule;
+    e.sample({{"family", r.family},
+              {"table", r.table},
+              {"chain", r.chain},
+              {"handle", std::to_string(r.handle)},
+              {"comment", r.comment.value_or("")},
+              {"conntrack_invalid", r.ct_invalid ? "true" : "false"}},
+             t.drops);
+  }
+}
+
 void write_peers(Exposition& e, const MetricsInput& in) {
   auto peers = exported_peers(in.summary, in.max_peers);
   e.family("vxtrace_peers", "gauge",
@@ -195,6 +214,7 @@ std::string render_metrics(const MetricsInput& in) {
   Exposition e;
   write_info(e, in);
   write_drops(e, in);
+  write_rules(e, in);
   write_peers(e, in);
   write_self(e, in);
   write_devices(e, in);

@@ -36,6 +36,8 @@ struct MetricsInput {
   uint64_t link_resyncs = 0;
   bool ready = false;
   ProcessStats process;
+  std::vector<RuleTotal> netfilter_rules;  // read by the loop every few seconds
+  size_t max_rules = 50;
 };
 
 std::string render_metrics(const MetricsInput& in);

@@ -20,7 +20,8 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr int kPollMs = 100;
-constexpr auto kRetry = std::chrono::seconds(1);  // re-try failed attaches this often
+constexpr auto kRetry = std::chrono::seconds(1);       // re-try failed attaches this often
+constexpr auto kRulesEvery = std::chrono::seconds(5);  // netfilter rule totals for /metrics
 
 template <typename T>
 T must(Result<T> r) {
@@ -194,6 +195,7 @@ void Agent::run() {
   const auto interval = duration_cast<Clock::duration>(duration<double>(o_.interval_s));
   auto next_summary = t0_ + interval;
   auto next_retry = t0_ + kRetry;
+  auto next_rules = t0_;
   while (!stop_requested()) {
     if (int n = tracer_->poll(kPollMs); n < 0)
       spdlog::warn("ring buffer poll: {}", errno_error("", n).what());
@@ -205,6 +207,10 @@ void Agent::run() {
       next_retry = now + kRetry;
     }
     stream_.tick(now);
+    if (now >= next_rules) {
+      state_.publish_rules(tracer_->netfilter_rules().rules);
+      next_rules = now + kRulesEvery;
+    }
     if (o_.interval_s > 0 && now >= next_summary) {
       summary_line(false);
       next_summary += interval;

@@ -48,6 +48,9 @@ struct RuleAttribution::Netns {
   std::map<RuleKey, uint64_t> baseline;
   std::deque<std::map<RuleKey, uint64_t>> readings;  // the last kReadings counters
   std::map<RuleKey, NftRule> latest;
+  // Every drop rule that rose since the baseline, as last read: a rule deleted since keeps
+  // what it dropped until then.
+  std::map<RuleKey, RuleTotal> dropped;
   Clock::time_point read_at{};
 };
 
@@ -103,6 +106,7 @@ RuleAttribution::Netns* RuleAttribution::netns(uint32_t inode) {
   netns_.emplace(inode, std::move(ns));
   read(*raw);
   raw->baseline = raw->readings.empty() ? std::map<RuleKey, uint64_t>{} : raw->readings.back();
+  raw->dropped.clear();  // the first reading is the baseline, not drops
   return raw;
 }
 
@@ -124,6 +128,11 @@ void RuleAttribution::read(Netns& ns) {
                   r.dport.value_or(0), r.saddr ? r.saddr->addr : 0, r.saddr ? r.saddr->mask : 0,
                   r.saddr && r.saddr->negate ? " negated" : "", r.daddr.has_value());
     ns.latest.emplace(r.key, std::move(r));
+  }
+  for (const auto& [key, rule] : ns.latest) {
+    auto was = ns.baseline.find(key);
+    uint64_t base = was == ns.baseline.end() ? 0 : was->second;
+    if (*rule.packets > base) ns.dropped[key] = {record_of(rule), *rule.packets - base};
   }
   ns.readings.push_back(std::move(counters));
   if (ns.readings.size() > kReadings) ns.readings.pop_front();
@@ -180,11 +189,7 @@ RuleTotals RuleAttribution::totals() {
   std::vector<RuleTotal> totals;
   for (auto& [inode, ns] : netns_) {
     read(*ns);
-    for (const auto& [key, rule] : ns->latest) {
-      auto was = ns->baseline.find(key);
-      uint64_t base = was == ns->baseline.end() ? 0 : was->second;
-      if (rule.packets > base) totals.push_back({record_of(rule), *rule.packets - base});
-    }
+    for (const auto& [key, total] : ns->dropped) totals.push_back(total);
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });

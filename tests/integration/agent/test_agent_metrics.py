@@ -68,6 +68,23 @@ class Metrics(unittest.TestCase):
         a = [p for p in summary["peers"] if p["peer"] == self.a.underlay_ip][0]
         self.assertEqual((a["rx_packets"], a["drops"]), (1000, 37), "the JSON summary agrees")
 
+    def test_netfilter_rule_drops_are_exported_per_rule(self):
+        with Agent(self.b.ns, "-i", "eth0") as ag:
+            res = LAB.run_scenario("nf_drop", count=50)
+            self.assertTrue(res["ok"], res["checks"])
+            labels = dict(family="ip", table="filter", chain="FORWARD", comment="vxlab-nf-drop",
+                          conntrack_invalid="false")
+            # The loop reads the rulesets every 5 s.
+            final = ag.wait_for(lambda: (m := ag.metrics()) and sum(
+                v for k, v in m.items() if k[0] == "vxtrace_netfilter_rule_drops_total") == 50 and m, 8)
+            code, _ = ag.stop()
+        self.assertEqual(code, 0, ag.stderr)
+        series = {k: v for k, v in final.items() if k[0] == "vxtrace_netfilter_rule_drops_total"}
+        self.assertEqual(len(series), 1, series)
+        key, value = next(iter(series.items()))
+        self.assertEqual(value, 50)
+        self.assertTrue(set(labels.items()) <= set(key[1]), key)
+
     def test_exposition_passes_promtool_lint(self):
         with Agent(self.b.ns, "-i", "eth0") as ag:
             LAB.inject("a", "b", count=10, dport=7)
