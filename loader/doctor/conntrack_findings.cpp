@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "doctor/findings.hpp"
+#include "netfilter/calico_names.hpp"
 
 namespace vxt::doctor {
 namespace {
@@ -74,8 +75,11 @@ Finding invalid_dropped(uint64_t drops, uint64_t invalid, const LiveEvidence& li
       "combinations, ICMP errors for unknown flows) are dropped by a `--ctstate "
       "INVALID -j DROP` rule such as kube-proxy's and Calico's.";
   f.run_on = "this node";
+  std::string show = "nft list ruleset | grep -n 'ct state invalid'";
+  for (const auto& t : live.summary.netfilter_rules)
+    if (t.rule.ct_invalid) show = nf::show_rule_command(t.rule);  // the rule vxtrace named
   f.fix_now = {"sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1",
-               "nft list ruleset | grep -n 'ct state invalid'  # the rule that drops them"};
+               show + "  # the rule that drops them"};
   f.persistent = {"/etc/sysctl.d/90-conntrack.conf: net.netfilter.nf_conntrack_tcp_be_liberal = 1",
                   "kube-proxy --conntrack-tcp-be-liberal (KubeProxyConfiguration "
                   "conntrack.tcpBeLiberal: true, Kubernetes >= 1.29)"};

@@ -49,6 +49,7 @@ Diagnosis diagnose(const NodeChecks& c, const LiveEvidence& live) {
   append(d.findings, checksum_findings(live, c.offloads, c.kernel_release, names));
   append(d.findings, rp_filter_findings(c.rp_filter, live, names));
   append(d.findings, conntrack_findings(c.conntrack, live));
+  append(d.findings, netfilter_findings(live));
   if (c.topology_error.empty()) append(d.findings, vxlan_findings(c.topology, c.names, live));
   append(d.findings, firewall_findings(c.firewall_managers));
   rank(d.findings);

@@ -30,4 +30,7 @@ std::vector<Finding> rp_filter_findings(const RpFilterInput& rp, const LiveEvide
 // Table fill, full-table and insert-race drops, and INVALID packets dropped by a rule.
 std::vector<Finding> conntrack_findings(const ConntrackInput& now, const LiveEvidence& live);
 
+// Drops by any other netfilter rule: a NetworkPolicy, Calico's checks, a hand-written rule.
+std::vector<Finding> netfilter_findings(const LiveEvidence& live);
+
 }  // namespace vxt::doctor

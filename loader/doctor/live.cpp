@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace vxt::doctor {
 namespace {
 
@@ -31,6 +34,14 @@ void LiveCollector::add(const DropRecord& d) {
   } else if (d.cause == "vxlan") {
     ev_.vxlan_by_reason[d.reason] += 1;
     if (tunnel && d.tunnel->source == "outer") ev_.vxlan_dropped_vnis.insert(d.tunnel->vni);
+  }
+  if (d.rule && d.flow) {
+    auto id = d.rule->family + "/" + d.rule->table + "/" + d.rule->chain + "/" +
+              std::to_string(d.rule->handle);
+    std::string proto = d.flow->proto;
+    std::transform(proto.begin(), proto.end(), proto.begin(), ::toupper);
+    bool ports = d.flow->proto == "tcp" || d.flow->proto == "udp";
+    ev_.flows_by_rule[id][ports ? proto + " " + std::to_string(d.flow->dport) : proto] += 1;
   }
 }
 

@@ -28,7 +28,9 @@ struct LiveEvidence {
   std::map<std::string, uint64_t> rp_filter_by_dev;                // drops in this netns, by ifname
   std::map<std::string, std::set<std::string>> rp_filter_sources;  // sample inner sources
   std::map<std::string, PeerChecksum> checksum_by_peer;            // from events
-  uint64_t conntrack_drops = 0;  // NETFILTER_DROP with no conntrack entry: INVALID (events)
+  uint64_t conntrack_drops = 0;  // NETFILTER_DROP by a rule matching INVALID (events)
+  // Per rule ("family/table/chain/handle"), the dropped flows as "UDP 7777" (events).
+  std::map<std::string, std::map<std::string, uint64_t>> flows_by_rule;
   std::map<std::string, uint64_t> vxlan_by_reason;
   std::set<uint32_t> vxlan_dropped_vnis;  // VNIs of still-encapsulated `vxlan` drops
   uint64_t events_used = 0, events_elsewhere = 0;

@@ -181,6 +181,17 @@ class DoctorTest(unittest.TestCase):
         self.assertEqual(f["evidence"]["conntrack_invalid"], 50)
         self.assertEqual(f["fix_now"][0], "sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1")
 
+    def test_networkpolicy_denial_names_port_pod_and_rule(self):
+        import calico_rules
+        with calico_rules.CalicoRules(self.b, self.lab.cfg.pod_net) as rules:
+            code, report = self.doctor(lambda: self.lab.inject("a", "b", count=30, dport=7777, sport=41000))
+        self.assertEqual(code, 1)
+        f = self.finding(report, "networkpolicy_drops")
+        self.assertTrue(f["title"].startswith(f"NetworkPolicy denies UDP 7777 to the pod behind {self.b.cali} (30 drops"),
+                        f["title"])
+        self.assertEqual((f["evidence"]["chain"], f["evidence"]["drops"]), (rules.tw_chain, 30))
+        self.assertIn(f"nft -a list chain ip filter {rules.tw_chain}", f["fix_now"][0])
+
     def test_conntrack_count_read_from_this_namespace(self):
         # nf_conntrack_max is read-only outside the initial namespace, so a full table cannot
         # be provoked here; the reader's count and the absence of a fill finding can.
