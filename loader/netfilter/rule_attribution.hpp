@@ -43,7 +43,9 @@ class RuleAttribution {
   // Whether the kernel side counted this drop against its tunnel's peer.
   using PerPeer = std::function<bool(const DropRecord&)>;
   using Clock = std::chrono::steady_clock;
-  static constexpr auto kMinGap = std::chrono::milliseconds(20);  // between two dumps of a netns
+  // Between two readings of a namespace's rules, at least (more for large rulesets).
+  static constexpr auto kMinGap = std::chrono::milliseconds(20);
+  static constexpr size_t kMaxWaiting = 16384;  // records held at most (~4 MiB)
 
   // Reads this namespace's rules now: the baseline of its exact per-rule totals.
   explicit RuleAttribution(PerPeer counted_per_peer);
@@ -52,7 +54,7 @@ class RuleAttribution {
   // Every record passes here, in order: a netfilter drop (and whatever follows it) waits for
   // its namespace's next reading.
   void add(DropRecord r, const Emit& emit);
-  // Reads what the waiting records need (each namespace at most every kMinGap unless `force`)
+  // Reads what the waiting records need (each namespace at most every gap unless `force`)
   // and hands them on.
   void flush(const Emit& emit, bool force = false);
   bool waiting() const { return !queue_.empty(); }
