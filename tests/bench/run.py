@@ -260,6 +260,7 @@ class Bench:
         self.vxtrace = str(self.build / "loader" / "vxtrace")
         self.blast = str(self.build / "tests" / "bench" / "vxtrace_blast")
         self.drain = str(self.build / "tests" / "bench" / "vxtrace_drain_bench")
+        self.nft_bench = str(self.build / "tests" / "bench" / "vxtrace_nft_read_bench")
         self.null_probe = str(self.build / "tests" / "bench" / "vxtrace_null_probe")
         for b in (self.vxtrace, self.blast, self.drain, self.null_probe):
             if not os.access(b, os.X_OK):
@@ -339,6 +340,25 @@ class Bench:
         self.res["drain"] = d
         chk = json.loads(sh([self.drain, "--check", "--events", "4096"], check=False).stdout.strip().splitlines()[-1])
         self.res["drain_check"] = chk
+
+    # ---- 4b. netfilter rule readings (no lab: a throwaway namespace per ruleset size)
+
+    def bench_nft(self) -> None:
+        log("4b. netfilter rule readings (vxtrace_nft_read_bench)")
+        out = []
+        for n in (100, 1000, 2000):
+            ns = f"vxbnft{os.getpid()}"
+            sh(["ip", "netns", "add", ns])
+            try:
+                rules = ["*filter"] + [f'-A FORWARD -p udp --dport {1000 + i} -m comment --comment "cali:rule{i}" '
+                                       f"-m conntrack --ctstate INVALID -j DROP" for i in range(n)] + ["COMMIT", ""]
+                subprocess.run(["ip", "netns", "exec", ns, "iptables-nft-restore"], input="\n".join(rules),
+                               text=True, check=True, capture_output=True)
+                r = sh(["ip", "netns", "exec", ns, self.nft_bench, "30"], timeout=120)
+                out.append(json.loads(r.stdout.strip().splitlines()[-1]))
+            finally:
+                sh(["ip", "netns", "del", ns], check=False)
+        self.res["nft_read"] = out
 
     # ---- 5. start-up and footprint
 
@@ -646,6 +666,7 @@ class Bench:
     def run(self) -> dict:
         self.check_peers()
         self.bench_drain()
+        self.bench_nft()
         prefix = f"vxb{os.urandom(2).hex()}"
         log(f"lab {prefix}: underlay {UNDERLAY}, pods {POD_NET}")
         self.res["bpf_stats_before"] = BpfStats.read()
@@ -831,6 +852,13 @@ def table(res: dict) -> list[Row]:
                             bl.fmt_stat(Stat([r["events_per_cpu_s"] for r in runs if r["events_per_cpu_s"]]), "/s")))
             rows.append(Row(S4, f"end to end, {kind} storm: lines written per second",
                             bl.fmt_stat(Stat([r["events_per_s_wall"] for r in runs if r["events_per_s_wall"]]), "/s")))
+
+    for r in res.get("nft_read", []):
+        rows.append(Row(S4, f"netfilter rule reading, {r['rules']:,} iptables-nft rules (names a drop's rule)",
+                        f"{r['reading_us_median'] / 1000:.2f} ms ({r['reading_us_median'] / max(r['rules'], 1):.1f} "
+                        f"us a rule); at most every max(20 ms, 10x this) while netfilter drops arrive, "
+                        f"so <= {min(100.0, 100 * r['reading_us_median'] / max(20000.0, 10 * r['reading_us_median'])):.0f} "
+                        f"% of a core; 0 per packet"))
 
     S5 = "5. Start-up and footprint"
     sl = st(res.get("start_latency_ms", {}))
