@@ -1,7 +1,5 @@
 #include "doctor/live.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -43,11 +41,6 @@ void LiveCollector::add(const DropRecord& d) {
     bool ports = d.flow->proto == "tcp" || d.flow->proto == "udp";
     ev_.flows_by_rule[id][ports ? proto + " " + std::to_string(d.flow->dport) : proto] += 1;
   }
-}
-
-uint32_t current_netns_inode() {
-  struct stat st {};
-  return stat("/proc/self/ns/net", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
 }
 
 }  // namespace vxt::doctor

@@ -55,6 +55,4 @@ class LiveCollector {
   LiveEvidence ev_;
 };
 
-uint32_t current_netns_inode();  // 0 when unknown: then every drop counts
-
 }  // namespace vxt::doctor

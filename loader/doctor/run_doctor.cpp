@@ -8,6 +8,7 @@
 
 #include "doctor/gather.hpp"
 #include "doctor/report.hpp"
+#include "netns_files.hpp"
 #include "session.hpp"
 #include "tracer.hpp"
 
@@ -19,7 +20,7 @@ using doctor::LiveEvidence;
 // Counters are read right after attaching and right after detaching, so their deltas
 // cover the same window as the BPF counters.
 LiveEvidence observe(const Options& o) {
-  doctor::LiveCollector collector(doctor::current_netns_inode());
+  doctor::LiveCollector collector(own_netns_inode());
   Tracer tracer(o, [&](const DropRecord& d) { collector.add(d); });
   install_stop_signals();
   auto& ev = collector.evidence();
