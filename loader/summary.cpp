@@ -7,6 +7,15 @@
 
 namespace vxt {
 
+void set_ratios(PeerSummary& p) {
+  auto ratio = [&](uint64_t n) {
+    return p.rx_packets ? static_cast<double>(n) / static_cast<double>(p.rx_packets) : 0.0;
+  };
+  p.drop_ratio = ratio(p.drops);
+  p.ratio_by_cause.clear();
+  for (const auto& [cause, n] : p.by_cause) p.ratio_by_cause[cause] = ratio(n);
+}
+
 Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   Summary s;
   for (uint32_t slot = 0; slot < VXT_MAX_REASONS; ++slot) {
@@ -33,11 +42,7 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   }
   for (auto& [addr, p] : peers) {
     p.peer = ipv4_string(addr);
-    auto ratio = [&](uint64_t n) {
-      return p.rx_packets ? static_cast<double>(n) / static_cast<double>(p.rx_packets) : 0.0;
-    };
-    p.drop_ratio = ratio(p.drops);
-    for (const auto& [cause, n] : p.by_cause) p.ratio_by_cause[cause] = ratio(n);
+    set_ratios(p);
     s.peers.push_back(std::move(p));
   }
   std::stable_sort(s.peers.begin(), s.peers.end(), [](const PeerSummary& a, const PeerSummary& b) {

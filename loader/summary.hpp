@@ -46,4 +46,7 @@ struct Summary {
 
 Summary summarize(const RawCounters& c, const DropReasons& reasons);
 
+// drop_ratio and ratio_by_cause from the peer's counts (again after they move between causes).
+void set_ratios(PeerSummary& p);
+
 }  // namespace vxt

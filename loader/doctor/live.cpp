@@ -10,6 +10,10 @@ constexpr size_t kMaxSamples = 5;
 
 }  // namespace
 
+std::string rule_id(const RuleRecord& r) {
+  return r.family + "/" + r.table + "/" + r.chain + "/" + std::to_string(r.handle);
+}
+
 void LiveCollector::add(const DropRecord& d) {
   bool tunnel = d.tunnel && !d.tunnel->peer.empty();
   if (own_netns_ && d.netns != own_netns_ && !tunnel) {
@@ -34,8 +38,7 @@ void LiveCollector::add(const DropRecord& d) {
     if (tunnel && d.tunnel->source == "outer") ev_.vxlan_dropped_vnis.insert(d.tunnel->vni);
   }
   if (d.rule && d.flow) {
-    auto id = d.rule->family + "/" + d.rule->table + "/" + d.rule->chain + "/" +
-              std::to_string(d.rule->handle);
+    auto id = rule_id(*d.rule);
     std::string proto = d.flow->proto;
     std::transform(proto.begin(), proto.end(), proto.begin(), ::toupper);
     bool ports = d.flow->proto == "tcp" || d.flow->proto == "udp";

@@ -42,6 +42,9 @@ struct LiveEvidence {
   }
 };
 
+// "family/table/chain/handle": the key of flows_by_rule.
+std::string rule_id(const RuleRecord& r);
+
 // Keeps the drops that belong to this node: its own network namespace, or any namespace
 // when the drop was joined to a VXLAN tunnel (a pod's stack dropping a decapsulated packet).
 class LiveCollector {

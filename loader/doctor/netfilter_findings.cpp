@@ -11,10 +11,6 @@
 namespace vxt::doctor {
 namespace {
 
-std::string rule_id(const RuleRecord& r) {
-  return fmt::format("{}/{}/{}/{}", r.family, r.table, r.chain, r.handle);
-}
-
 // "UDP 7777" for the flows that one rule dropped most; "" when no event named the rule.
 std::string top_flow(const LiveEvidence& live, const RuleRecord& r) {
   auto it = live.flows_by_rule.find(rule_id(r));

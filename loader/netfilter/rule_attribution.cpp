@@ -15,14 +15,6 @@ namespace {
 
 constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
 
-std::optional<uint8_t> proto_number(const std::string& p) {
-  if (p == "tcp") return 6;
-  if (p == "udp") return 17;
-  if (p == "icmp") return 1;
-  if (p.rfind("ip:", 0) == 0) return static_cast<uint8_t>(std::stoi(p.substr(3)));
-  return std::nullopt;
-}
-
 // Table, chain and comment are whatever bytes the ruleset's author chose.
 void move_drops(std::map<std::string, uint64_t>& by_cause, const std::string& from,
                 const std::string& to, uint64_t n) {
@@ -60,8 +52,7 @@ std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
   std::vector<const NftRule*> fit;
   for (const auto& c : candidates) {
     if (flow) {
-      auto proto = proto_number(flow->proto);
-      if (c.l4proto && proto && *c.l4proto != *proto) continue;
+      if (c.l4proto && proto_name(*c.l4proto) != flow->proto) continue;
       if (c.dport && (flow->proto == "tcp" || flow->proto == "udp") && *c.dport != flow->dport)
         continue;
       in_addr src{}, dst{};
@@ -210,9 +201,7 @@ void apply_rule_totals(Summary& s, RuleTotals totals) {
     auto n = totals.conntrack_by_peer.find(p.peer);
     if (n == totals.conntrack_by_peer.end()) continue;
     move_drops(p.by_cause, "netfilter", "conntrack", n->second);
-    p.ratio_by_cause.clear();
-    for (const auto& [cause, k] : p.by_cause)
-      p.ratio_by_cause[cause] = p.rx_packets ? static_cast<double>(k) / p.rx_packets : 0.0;
+    set_ratios(p);
   }
   s.netfilter_rules = std::move(totals.rules);
 }
