@@ -28,6 +28,7 @@ struct ExprWalk {
 
 constexpr uint32_t kNetwork = NFT_PAYLOAD_NETWORK_HEADER << 16;
 constexpr uint32_t kL4Proto = 0xFFFFFFFF;  // meta l4proto, in `payload`
+constexpr uint32_t kIifname = 0xFFFFFFFE;  // meta iifname, in `payload`
 
 std::optional<uint64_t> cmp_value(nftnl_expr* e) {
   if (nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) != NFT_CMP_EQ) return std::nullopt;
@@ -90,14 +91,21 @@ int on_expr(nftnl_expr* e, void* data) {
     w.ct_state_loaded = false;
     if (w.payload && len <= 4) w.mask = m;  // network order, like the address
   } else if (name == "meta") {
-    w.payload = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO
-                    ? std::optional<uint32_t>(kL4Proto)
-                    : std::nullopt;
+    uint32_t key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+    w.payload = key == NFT_META_L4PROTO   ? std::optional<uint32_t>(kL4Proto)
+                : key == NFT_META_IIFNAME ? std::optional<uint32_t>(kIifname)
+                                          : std::nullopt;
     w.mask.reset();
   } else if (name == "payload") {
     w.payload = (nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) << 16) |
                 nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
     w.mask.reset();
+  } else if (name == "cmp" && w.payload == kIifname) {
+    uint32_t op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), len = 0;
+    const char* d = static_cast<const char*>(nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len));
+    if (d && (op == NFT_CMP_EQ || op == NFT_CMP_NEQ))
+      w.rule.iifname = NftRule::IfnameMatch{std::string(d, len), op == NFT_CMP_NEQ};
+    w.payload.reset();
   } else if (name == "cmp" && w.payload) {
     auto addr = cmp_address(e, w.mask);
     if (addr && (*w.payload == (kNetwork | 12) || *w.payload == (kNetwork | 16))) {

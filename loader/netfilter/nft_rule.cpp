@@ -4,6 +4,7 @@
 #include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_state.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -27,6 +28,12 @@ uint16_t u16_at(const void* p, size_t off) {
 }
 
 }  // namespace
+
+bool NftRule::IfnameMatch::matches(std::string_view ifname) const {
+  std::string padded(ifname);
+  padded.resize(std::max(padded.size(), bytes.size()), '\0');  // as the kernel's register holds it
+  return (padded.compare(0, bytes.size(), bytes) == 0) != negate;
+}
 
 std::string_view family_name(uint32_t nfproto) {
   switch (nfproto) {

@@ -31,6 +31,13 @@ struct NftRule {
   std::optional<uint8_t> l4proto;
   std::optional<uint16_t> dport;
   std::optional<AddrMatch> saddr, daddr;  // IPv4
+  // `-i NAME` / `-i PREFIX+` / `! -i ...`: the compared bytes of the 16-byte, NUL-padded name.
+  struct IfnameMatch {
+    std::string bytes;
+    bool negate = false;
+    bool matches(std::string_view ifname) const;
+  };
+  std::optional<IfnameMatch> iifname;
 };
 
 std::string_view family_name(uint32_t nfproto);

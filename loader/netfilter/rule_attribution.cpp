@@ -48,9 +48,13 @@ struct RuleAttribution::Netns {
 };
 
 std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
-                                 const std::optional<FlowRecord>& flow) {
+                                 const std::optional<FlowRecord>& flow, std::string_view ifname) {
   std::vector<const NftRule*> fit;
   for (const auto& c : candidates) {
+    // At an ingress hook the dropping skb's device is the one `-i` compared. A name with
+    // bytes escape_bytes() rewrote (it has a backslash then) is not compared.
+    bool plain = !ifname.empty() && ifname.find('\\') == std::string_view::npos;
+    if (c.iifname && plain && !c.iifname->matches(ifname)) continue;
     if (flow) {
       if (c.l4proto && proto_name(*c.l4proto) != flow->proto) continue;
       if (c.dport && (flow->proto == "tcp" || flow->proto == "udp") && *c.dport != flow->dport)
@@ -118,10 +122,11 @@ void RuleAttribution::read(Netns& ns) {
   for (auto& r : *rules) {
     if (!r.drops || !r.packets) continue;  // only drop rules with a counter can be named
     counters[r.key] = *r.packets;
-    spdlog::trace("rule {}/{}#{}: {} packets, l4 {} dport {} saddr {:x}/{:x}{} daddr {}",
+    spdlog::trace("rule {}/{}#{}: {} packets, l4 {} dport {} saddr {:x}/{:x}{} daddr {} iifname {}",
                   r.key.table, r.key.chain, r.key.handle, *r.packets, r.l4proto.value_or(0),
                   r.dport.value_or(0), r.saddr ? r.saddr->addr : 0, r.saddr ? r.saddr->mask : 0,
-                  r.saddr && r.saddr->negate ? " negated" : "", r.daddr.has_value());
+                  r.saddr && r.saddr->negate ? " negated" : "", r.daddr.has_value(),
+                  r.iifname ? escape_bytes(r.iifname->bytes) : "-");
     ns.latest.emplace(r.key, std::move(r));
   }
   for (const auto& [key, rule] : ns.latest) {
@@ -142,7 +147,7 @@ std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const Drop
     // A rule added since that reading started from zero.
     if (rule.packets > (was == before.end() ? 0 : was->second)) moved.push_back(rule);
   }
-  auto pick = pick_rule(moved, r.flow);
+  auto pick = pick_rule(moved, r.flow, r.ifname);
   if (!pick) return std::nullopt;
   return record_of(*pick);
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "drop_record.hpp"
@@ -24,7 +25,7 @@ namespace vxt::nf {
 
 // The rule decision, apart from the sockets: candidates (drop rules that moved) and the flow.
 std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
-                                 const std::optional<FlowRecord>& flow);
+                                 const std::optional<FlowRecord>& flow, std::string_view ifname);
 
 struct RuleTotals {
   std::vector<RuleTotal> rules;  // exact: the rules' own counters

@@ -38,14 +38,36 @@ TEST(PickRule, OneCandidateIsNamedSeveralOnlyWhenTheFlowRulesTheOthersOut) {
   udp7777.l4proto = 17;
   udp7777.dport = 7777;
   outsiders.saddr = prefix("10.244.0.0", 16, true);  // ! -s 10.244.0.0/16
-  EXPECT_EQ(pick_rule({icmp}, std::nullopt)->key.handle, 1u);
-  EXPECT_FALSE(pick_rule({}, flow("udp", "10.244.1.10", 7777)));
-  EXPECT_EQ(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 7777))->key.handle, 2u);
-  EXPECT_FALSE(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 53)));  // none fits
-  EXPECT_EQ(pick_rule({udp7777, outsiders}, flow("udp", "10.244.1.10", 7777))->key.handle, 2u);
+  EXPECT_EQ(pick_rule({icmp}, std::nullopt, "eth0")->key.handle, 1u);
+  EXPECT_FALSE(pick_rule({}, flow("udp", "10.244.1.10", 7777), "eth0"));
+  EXPECT_EQ(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 7777), "eth0")->key.handle, 2u);
+  EXPECT_FALSE(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 53), "eth0"));  // none fits
+  EXPECT_EQ(pick_rule({udp7777, outsiders}, flow("udp", "10.244.1.10", 7777), "eth0")->key.handle,
+            2u);
   // A source outside the pod network fits both: never a guess.
-  EXPECT_FALSE(pick_rule({udp7777, outsiders}, flow("udp", "10.99.0.5", 7777)));
-  EXPECT_FALSE(pick_rule({icmp, udp7777}, std::nullopt));
+  EXPECT_FALSE(pick_rule({udp7777, outsiders}, flow("udp", "10.99.0.5", 7777), "eth0"));
+  EXPECT_FALSE(pick_rule({icmp, udp7777}, std::nullopt, "eth0"));
+}
+
+TEST(PickRule, InputDeviceRulesTheOthersOut) {
+  auto vxlan_in = rule(1, "cali-PREROUTING"), cali_out = rule(2, "cali-tw-x"),
+       not_eth0 = rule(3, "INPUT");
+  vxlan_in.iifname = NftRule::IfnameMatch{std::string("vxlan.calico\0\0\0\0", 16), false};
+  cali_out.iifname = NftRule::IfnameMatch{"cali", false};  // -i cali+
+  not_eth0.iifname = NftRule::IfnameMatch{std::string("eth0\0", 5), true};
+  EXPECT_TRUE(vxlan_in.iifname->matches("vxlan.calico"));
+  EXPECT_FALSE(vxlan_in.iifname->matches("vxlan.calico2"));
+  EXPECT_TRUE(cali_out.iifname->matches("cali1234abcd"));
+  EXPECT_FALSE(not_eth0.iifname->matches("eth0"));
+  EXPECT_TRUE(not_eth0.iifname->matches("eth00"));
+  auto f = flow("udp", "10.99.0.5", 7777);
+  EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "vxlan.calico")->key.handle, 1u);
+  EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "cali99")->key.handle, 2u);
+  EXPECT_EQ(pick_rule({vxlan_in, not_eth0}, f, "eth1")->key.handle, 3u);
+  EXPECT_FALSE(pick_rule({vxlan_in, not_eth0}, f, "eth0"));  // neither can have dropped it
+  // No device, or one whose bytes were escaped: not compared, so both stay candidates.
+  EXPECT_FALSE(pick_rule({vxlan_in, cali_out}, f, ""));
+  EXPECT_FALSE(pick_rule({vxlan_in, cali_out}, f, "ca\\xffli"));
 }
 
 TEST(XtMatches, ConntrackInvalidInEveryRevisionAndState) {
