@@ -32,6 +32,8 @@ const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_BACKGROUND);
 /* --bpf-event-rate: each CPU streams at most one event per event_cost_ns, bursts up to
  * event_burst_ns of saved credit; 0: no limit. Drops over it are still counted and
  * attributed, only their event is skipped: a storm then costs what a counted drop costs. */
+/* --pcap: drop events carry the packet's bytes (struct vxt_drop_capture). */
+const volatile bool capture = false;
 const volatile __u64 event_cost_ns = 0;
 const volatile __u64 event_burst_ns = 0;
 
@@ -213,20 +215,41 @@ static __always_inline void resolve_drop(struct sk_buff *skb, struct vxt_flow *f
 	stat_inc(VXT_STAT_JOIN_HITS);
 }
 
+/* The packet from its network header, linear bytes only (paged data is not behind head). */
+static __always_inline void capture_packet(struct sk_buff *skb, struct vxt_drop_capture *c)
+{
+	/* 64-bit and unsigned: a 32-bit compare leaves the verifier a possibly negative size. */
+	__u64 len = skb->tail > skb->network_header ? skb->tail - skb->network_header : 0;
+
+	asm volatile("" : "+r"(len)); /* keep the bound where older verifiers see it */
+	if (len > VXT_CAPTURE_MAX)
+		len = VXT_CAPTURE_MAX;
+	if (len && bpf_probe_read_kernel(c->data, len, skb->head + skb->network_header) < 0)
+		len = 0;
+	c->cap_len = len;
+	__builtin_memset(c->pad, 0, sizeof(c->pad));
+}
+
 static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, void *location,
 				      __u32 reason, __u8 cause, __u8 ct,
 				      const struct vxt_flow *flow, const struct vxt_tunnel *tun)
 {
 	struct net_device *dev = skb_dev(skb);
+	struct vxt_drop_capture *c = NULL;
 	struct vxt_drop_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (capture) {
+		c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+		e = (struct vxt_drop_event *)c;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	}
 	if (!e) {
 		stat_inc(VXT_STAT_LOST_EVENTS);
 		return;
 	}
-	e->hdr.type = VXT_EVENT_DROP;
-	e->hdr.size = sizeof(*e);
+	e->hdr.type = c ? VXT_EVENT_DROP_CAPTURE : VXT_EVENT_DROP;
+	e->hdr.size = c ? sizeof(*c) : sizeof(*e);
 	e->hdr.cpu = bpf_get_smp_processor_id();
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->location = (__u64)location;
@@ -242,6 +265,8 @@ static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, v
 		e->ifname[0] = 0;
 	e->flow = *flow;
 	e->tunnel = *tun;
+	if (c)
+		capture_packet(skb, c);
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(VXT_STAT_EVENTS);
 }

@@ -107,6 +107,13 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
 }
 
 void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
+  app.add_option("--pcap", o.pcap,
+                 "Write every streamed drop as pcapng (- for stdout, then events go to stderr's "
+                 "log only): its bytes from the network header, cause and checksum verdict in "
+                 "the packet comment. Checksum drops get a verdict in the events too");
+  app.add_option("--snaplen", o.snaplen, "Bytes of each packet --pcap writes")
+      ->capture_default_str()
+      ->check(CLI::Range(20u, static_cast<uint32_t>(VXT_CAPTURE_MAX)));
   app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
       ->check(seconds(0));
   app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")

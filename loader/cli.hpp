@@ -39,6 +39,8 @@ struct Options {
   AttachMode attach_mode = AttachMode::automatic;
   std::string node;  // defaults to the hostname
   std::string log_level = "info";
+  std::string pcap;                    // --pcap FILE: drops with their bytes, pcapng
+  uint32_t snaplen = VXT_CAPTURE_MAX;  // bytes of each packet written there
   AgentOptions agent;
 };
 

@@ -84,8 +84,12 @@ FlowRecord decode_flow(const vxt_flow& f) {
 }  // namespace
 
 EventDecoder::EventDecoder(const DropReasons& reasons, const Symbolizer& syms,
-                           int64_t mono_to_unix_ns)
-    : reasons_(reasons), syms_(syms), mono_to_unix_ns_(mono_to_unix_ns), id_(++g_decoder_ids) {}
+                           int64_t mono_to_unix_ns, uint16_t vxlan_port)
+    : reasons_(reasons),
+      syms_(syms),
+      mono_to_unix_ns_(mono_to_unix_ns),
+      vxlan_port_(vxlan_port),
+      id_(++g_decoder_ids) {}
 
 const std::string& EventDecoder::location(uint64_t addr) const {
   auto& slot = t_locations[(addr ^ addr >> 8 ^ addr >> 16) & (t_locations.size() - 1)];
@@ -97,7 +101,7 @@ const std::string& EventDecoder::location(uint64_t addr) const {
   return slot.text;
 }
 
-DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
+DropRecord EventDecoder::decode(const vxt_drop_event& e, std::span<const uint8_t> packet) const {
   DropRecord r;
   r.ts_unix_ns = static_cast<int64_t>(e.hdr.ts_ns) + mono_to_unix_ns_;
   r.cpu = e.hdr.cpu;
@@ -115,6 +119,16 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e) const {
     r.tunnel = TunnelRecord{ipv4(e.tunnel.peer), ipv4(e.tunnel.local), e.tunnel.vni,
                             e.tunnel.source == VXT_TUNNEL_OUTER ? "outer" : "joined",
                             std::string(rx_csum_name(e.tunnel.rx_csum))};
+  }
+  if (!packet.empty()) {
+    r.packet.assign(packet.begin(), packet.end());
+    // The IPv4 total length when the bytes start with one, else the skb's length.
+    bool v4 = packet.size() >= 4 && (packet[0] >> 4) == 4;
+    r.orig_len = v4 ? static_cast<uint32_t>((packet[2] << 8) | packet[3]) : e.pkt_len;
+    if (r.cause == "checksum") {
+      const char* layer = !r.tunnel ? "packet" : r.tunnel->source == "outer" ? "outer" : "inner";
+      r.csum = checksum_verdict(packet, layer, vxlan_port_);
+    }
   }
   return r;
 }

@@ -3,9 +3,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "drop_reasons.hpp"
+#include "evidence/checksum_verdict.hpp"
 #include "kallsyms.hpp"
 #include "rule_record.hpp"
 #include "vxtrace/abi.h"
@@ -32,13 +35,19 @@ struct DropRecord {
   std::optional<FlowRecord> flow;
   std::optional<TunnelRecord> tunnel;
   std::optional<RuleRecord> rule;  // netfilter drops whose rule is known
+  // With --pcap: the packet from its network header, its IPv4 length, and for checksum drops
+  // the checksum verdict.
+  std::vector<uint8_t> packet;
+  uint32_t orig_len = 0;
+  std::optional<CsumVerdict> csum;
 };
 
 class EventDecoder {
  public:
-  EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns);
+  EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns,
+               uint16_t vxlan_port = 4789);
 
-  DropRecord decode(const vxt_drop_event& e) const;
+  DropRecord decode(const vxt_drop_event& e, std::span<const uint8_t> packet = {}) const;
 
  private:
   const std::string& location(uint64_t addr) const;  // syms_.symbolize(), cached
@@ -46,6 +55,7 @@ class EventDecoder {
   const DropReasons& reasons_;
   const Symbolizer& syms_;
   int64_t mono_to_unix_ns_;
+  uint16_t vxlan_port_;
   uint64_t id_;  // tags this decoder's entries in the per-thread location cache
 };
 

@@ -1,5 +1,7 @@
 #include "json_sink.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -73,21 +75,33 @@ json to_json(const DropRecord& d, const std::string& node) {
               {"source", d.tunnel->source},
               {"rx_csum", d.tunnel->rx_csum}};
   }
-  return {{"type", "drop"},
-          {"ts", rfc3339_ns(d.ts_unix_ns)},
-          {"node", node},
-          {"cause", d.cause},
-          {"reason", d.reason},
-          {"location", d.location},
-          {"ifname", d.ifname},
-          {"ifindex", d.ifindex},
-          {"netns", d.netns},
-          {"netns_source", d.netns_source},
-          {"len", d.len},
-          {"ct_state", d.ct_state},
-          {"flow", flow},
-          {"tunnel", tunnel},
-          {"rule", d.rule ? to_json(*d.rule) : json(nullptr)}};
+  json j = {{"type", "drop"},
+            {"ts", rfc3339_ns(d.ts_unix_ns)},
+            {"node", node},
+            {"cause", d.cause},
+            {"reason", d.reason},
+            {"location", d.location},
+            {"ifname", d.ifname},
+            {"ifindex", d.ifindex},
+            {"netns", d.netns},
+            {"netns_source", d.netns_source},
+            {"len", d.len},
+            {"ct_state", d.ct_state},
+            {"flow", flow},
+            {"tunnel", tunnel},
+            {"rule", d.rule ? to_json(*d.rule) : json(nullptr)}};
+  if (d.csum) j["csum"] = to_json(*d.csum);  // checksum drops, with --pcap
+  return j;
+}
+
+json to_json(const CsumVerdict& c) {
+  if (!c.verified) return {{"verified", false}, {"layer", c.layer}, {"why", c.why}};
+  return {{"verified", true},
+          {"layer", c.layer},
+          {"proto", c.proto},
+          {"wire", fmt::format("0x{:04x}", c.wire)},
+          {"correct", fmt::format("0x{:04x}", c.correct)},
+          {"pattern", c.pattern}};
 }
 
 json to_json(const RuleRecord& r) {
@@ -180,7 +194,7 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     strings += s.size();
     return plain(s);
   };
-  if (d.rule) return std::nullopt;  // rare (netfilter drops): the general path
+  if (d.rule || d.csum) return std::nullopt;  // rare: the general path
   if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
       !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
     return std::nullopt;

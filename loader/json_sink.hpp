@@ -19,6 +19,7 @@ nlohmann::ordered_json to_json(const StartInfo& info);
 nlohmann::ordered_json to_json(const DropRecord& drop, const std::string& node);
 nlohmann::ordered_json to_json(const Summary& summary);
 nlohmann::ordered_json to_json(const RuleRecord& rule);
+nlohmann::ordered_json to_json(const CsumVerdict& csum);
 
 class JsonSink : public Sink, private BatchFlushable {
  public:

@@ -38,4 +38,11 @@ struct FatalError : std::runtime_error {
 
 Error errno_error(std::string message, int err);
 
+// The value, or the error thrown as a FatalError: for start-up steps without which nothing runs.
+template <typename T>
+T must(Result<T> r) {
+  if (!r) throw FatalError(r.error());
+  return std::move(*r);
+}
+
 }  // namespace vxt

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "output_batch.hpp"
@@ -46,8 +47,15 @@ bool RingReader::valid_record(const void* data, size_t size) {
   vxt_event_header hdr;
   if (size < sizeof(hdr)) return false;
   std::memcpy(&hdr, data, sizeof(hdr));
-  return hdr.type == VXT_EVENT_DROP && hdr.size == sizeof(vxt_drop_event) &&
-         size >= sizeof(vxt_drop_event);
+  if (hdr.type == VXT_EVENT_DROP)
+    return hdr.size == sizeof(vxt_drop_event) && size >= sizeof(vxt_drop_event);
+  if (hdr.type != VXT_EVENT_DROP_CAPTURE || hdr.size != sizeof(vxt_drop_capture) ||
+      size < sizeof(vxt_drop_capture))
+    return false;
+  uint16_t cap_len;
+  std::memcpy(&cap_len, static_cast<const char*>(data) + offsetof(vxt_drop_capture, cap_len),
+              sizeof(cap_len));
+  return cap_len <= VXT_CAPTURE_MAX;
 }
 
 int RingReader::on_record(void* ctx, void* data, size_t size) {
@@ -58,7 +66,14 @@ int RingReader::on_record(void* ctx, void* data, size_t size) {
   }
   vxt_drop_event e;
   std::memcpy(&e, data, sizeof(e));  // ring memory is only 8-byte aligned
-  self->handler_(e);
+  std::span<const uint8_t> packet;
+  if (e.hdr.type == VXT_EVENT_DROP_CAPTURE) {
+    const auto* c = static_cast<const uint8_t*>(data);
+    uint16_t cap_len;
+    std::memcpy(&cap_len, c + offsetof(vxt_drop_capture, cap_len), sizeof(cap_len));
+    packet = {c + offsetof(vxt_drop_capture, data), cap_len};
+  }
+  self->handler_(e, packet);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "result.hpp"
 #include "vxtrace/abi.h"
@@ -14,7 +15,8 @@ namespace vxt {
 
 class RingReader {
  public:
-  using Handler = std::function<void(const vxt_drop_event&)>;
+  // The drop, and with --pcap the packet's captured bytes (else empty).
+  using Handler = std::function<void(const vxt_drop_event&, std::span<const uint8_t> packet)>;
   static Result<std::unique_ptr<RingReader>> open(int map_fd, Handler handler);
   ~RingReader();
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 
+#include "evidence/pcap_sink.hpp"
 #include "fd_output.hpp"
 #include "json_sink.hpp"
 #include "text_sink.hpp"
@@ -47,8 +48,15 @@ int run_session(const Options& o) {
   FdOutput out_buf(STDOUT_FILENO, [] { return stop_requested(); });
   std::ostream out(&out_buf);
   auto sink = make_sink(o, out);
+  // Opened before anything is loaded: a path that cannot be written is a start-up error.
+  std::unique_ptr<PcapSink> pcap;
+  if (!o.pcap.empty())
+    pcap = std::make_unique<PcapSink>(must(PcapngWriter::open(o.pcap, o.snaplen)), o.node);
   install_stop_signals();  // before attaching: a signal from here on still detaches
-  Tracer tracer(o, [&](const DropRecord& d) { sink->drop(d); });
+  Tracer tracer(o, [&](const DropRecord& d) {
+    sink->drop(d);
+    if (pcap) pcap->drop(d);
+  });
   sink->start(tracer.start_info());
 
   using clock = std::chrono::steady_clock;
@@ -58,7 +66,9 @@ int run_session(const Options& o) {
   auto next_interval = t0 + interval;
   auto next_output_check = t0;
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  while (!stop_requested() && !out_buf.error() && (o.duration_s == 0 || elapsed() < o.duration_s)) {
+  auto pcap_failed = [&] { return pcap && pcap->failed(); };
+  while (!stop_requested() && !out_buf.error() && !pcap_failed() &&
+         (o.duration_s == 0 || elapsed() < o.duration_s)) {
     int n = tracer.poll(100);
     if (n < 0) spdlog::warn("ring buffer poll: {}", errno_error("", n).what());
     const auto now = clock::now();
@@ -82,6 +92,9 @@ int run_session(const Options& o) {
     s.elapsed_s = elapsed();
     sink->summary(s);
   }
+  if (pcap) pcap->summary({});  // flushes
+  if (pcap_failed())
+    throw FatalError("cannot write --pcap " + o.pcap + ": " + std::strerror(pcap->error()));
   // The Tracer's destructor detaches the rest while the error unwinds to main's one line.
   if (out_buf.error())
     throw FatalError(std::string("cannot write output: ") + std::strerror(out_buf.error()));

@@ -19,6 +19,11 @@ std::string format_drop_line(const DropRecord& d) {
   if (d.tunnel)
     line += fmt::format("  via {} vni {} ({})", d.tunnel->peer, d.tunnel->vni, d.tunnel->source);
   if (d.cause == "conntrack" || d.cause == "netfilter") line += " ct=" + d.ct_state;
+  if (d.csum && d.csum->verified)
+    line += fmt::format("  [bad {} {} cksum 0x{:04x} -> 0x{:04x}: {}]", d.csum->layer,
+                        d.csum->proto, d.csum->wire, d.csum->correct, d.csum->pattern);
+  else if (d.csum)
+    line += "  [cksum not verified: " + d.csum->why + "]";
   if (d.rule) {
     line += fmt::format("  rule {}/{} #{}", d.rule->table, d.rule->chain, d.rule->handle);
     if (d.rule->comment) line += " \"" + *d.rule->comment + "\"";

@@ -13,12 +13,6 @@
 namespace vxt {
 namespace {
 
-template <typename T>
-T must(Result<T> r) {
-  if (!r) throw FatalError(r.error());
-  return std::move(*r);
-}
-
 struct Target {
   Interface iface;
   bool overlay;
@@ -73,7 +67,7 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,
-                           kernel.mib_rpfilter, o.join_slots, o.event_rate},
+                           kernel.mib_rpfilter, o.join_slots, o.event_rate, !o.pcap.empty()},
                           reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.
@@ -90,14 +84,16 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   must(bpf_->attach_drops());
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
-  decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns());
+  decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns(),
+                                            o.vxlan_port);
   on_drop_ = std::move(on_drop);
   rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
     return r.tunnel && (r.tunnel->source == "joined" || bpf_->is_node_address(r.tunnel->local));
   });
-  reader_ = must(RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e) {
-    rules_->add(decoder_->decode(e), on_drop_);
-  }));
+  reader_ = must(RingReader::open(bpf_->events_fd(),
+                                  [this](const vxt_drop_event& e, std::span<const uint8_t> pkt) {
+                                    rules_->add(decoder_->decode(e, pkt), on_drop_);
+                                  }));
 }
 
 Tracer::~Tracer() = default;

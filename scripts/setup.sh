@@ -11,6 +11,8 @@ packages=(
   libcpp-httplib-dev clang-format
   # the lab and its traffic
   iproute2 iptables nftables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
+  # --pcap captures are read back with Wireshark's own dissectors
+  tshark
   # agent tests: event schema, promtool (rules, exposition lint), manifests, image rootfs
   python3-jsonschema python3-yaml prometheus debootstrap
   # benchmarks (tests/bench): pod traffic, and the peer tools compared with vxtrace

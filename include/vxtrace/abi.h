@@ -20,7 +20,7 @@
 #endif
 
 /* Bumped on any layout change; the loader refuses an object built for another version. */
-#define VXT_ABI_VERSION 6
+#define VXT_ABI_VERSION 7
 
 /* skb_drop_reason values below this are counted one by one; larger ones (subsystem
  * reasons carry the subsystem in the upper 16 bits) share the last slot. */
@@ -74,6 +74,7 @@ VXT_STATIC_ASSERT(sizeof(struct vxt_drop_site) == 24, "vxt_drop_site layout");
 
 enum vxt_event_type {
 	VXT_EVENT_DROP = 1,
+	VXT_EVENT_DROP_CAPTURE = 2, /* struct vxt_drop_capture: the drop and its packet's bytes */
 };
 
 /* Where a drop event's tunnel came from. */
@@ -233,6 +234,17 @@ struct vxt_drop_event {
 VXT_STATIC_ASSERT(sizeof(struct vxt_drop_event) == 104, "vxt_drop_event layout");
 VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, flow) == 64, "flow offset");
 VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, tunnel) == 84, "tunnel offset");
+
+/* With --pcap only: a drop event and the packet's first bytes from its network header (the
+ * outer IPv4 header while still encapsulated), linear data only. */
+#define VXT_CAPTURE_MAX 1536
+struct vxt_drop_capture {
+	struct vxt_drop_event drop; /* drop.hdr.type = VXT_EVENT_DROP_CAPTURE */
+	__u16 cap_len;		    /* bytes of data[] that are the packet's */
+	__u16 pad[3];
+	__u8 data[VXT_CAPTURE_MAX];
+};
+VXT_STATIC_ASSERT(sizeof(struct vxt_drop_capture) == 112 + VXT_CAPTURE_MAX, "vxt_drop_capture layout");
 
 /* Per peer (outer source address), per CPU. */
 struct vxt_peer_rx {

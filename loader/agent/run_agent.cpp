@@ -23,12 +23,6 @@ constexpr int kPollMs = 100;
 constexpr auto kRetry = std::chrono::seconds(1);       // re-try failed attaches this often
 constexpr auto kRulesEvery = std::chrono::seconds(5);  // netfilter rule totals for /metrics
 
-template <typename T>
-T must(Result<T> r) {
-  if (!r) throw FatalError(r.error());
-  return std::move(*r);
-}
-
 // Devices followed by name. Without --iface the underlay is the default-route device as
 // found at start (a node's uplink does not change name).
 std::vector<DeviceSpec> device_specs(const Options& o) {

@@ -1,0 +1,32 @@
+#include "evidence/pcap_sink.hpp"
+
+#include <fmt/format.h>
+
+namespace vxt {
+
+std::string pcap_comment(const DropRecord& d, const std::string& node) {
+  std::string c =
+      fmt::format("vxtrace cause={} reason={} location={} node={} netns={} dev={}", d.cause,
+                  d.reason, d.location, node, d.netns, d.ifname.empty() ? "-" : d.ifname);
+  if (d.tunnel)
+    c += fmt::format(" tunnel={}>{} vni={} ({})", d.tunnel->peer, d.tunnel->local, d.tunnel->vni,
+                     d.tunnel->source);
+  if (d.rule)
+    c += fmt::format(" rule={}/{}/{}#{}", d.rule->family, d.rule->table, d.rule->chain,
+                     d.rule->handle);
+  if (d.csum && d.csum->verified)
+    c += fmt::format(" csum={} {} wire 0x{:04x} correct 0x{:04x} ({})", d.csum->layer,
+                     d.csum->proto, d.csum->wire, d.csum->correct, d.csum->pattern);
+  else if (d.csum)
+    c += " csum=unverified (" + d.csum->why + ")";
+  return c;
+}
+
+void PcapSink::drop(const DropRecord& d) {
+  if (d.packet.empty() || failed_) return;
+  auto iface =
+      (d.ifname.empty() ? std::string("?") : d.ifname) + "@netns:" + std::to_string(d.netns);
+  if (!w_->write(iface, d.ts_unix_ns, d.packet, d.orig_len, pcap_comment(d, node_))) failed_ = true;
+}
+
+}  // namespace vxt

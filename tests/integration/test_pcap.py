@@ -1,0 +1,91 @@
+"""--pcap: dropped packets as pcapng, read back with tshark, and checksum verdicts that agree
+with tshark's own checksum check."""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+from vxtrace_run import Vxtrace, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
+import vxlab
+
+UNDERLAY = "192.0.2.0/24"
+
+
+def setUpModule():
+    global LAB
+    LAB = vxlab.Lab(underlay=UNDERLAY).up()
+
+
+def tearDownModule():
+    LAB.down()
+
+
+def tshark(path: str, *fields: str) -> list[list[str]]:
+    argv = ["tshark", "-r", path, "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+            "-T", "fields", "-E", "separator=|"]
+    for f in fields:
+        argv += ["-e", f]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+    return [line.split("|") for line in out.splitlines()]
+
+
+class Pcap(unittest.TestCase):
+    def setUp(self):
+        fd, self.path = tempfile.mkstemp(suffix=".pcapng")
+        os.close(fd)
+        self.addCleanup(os.unlink, self.path)
+
+    def test_outer_checksum_drops_captured_with_comment_and_verdict(self):
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", b.underlay_dev, "--pcap", self.path) as vx:
+            res = LAB.run_scenario("outer_csum", count=300, bad=11)
+            drops, summary = vx.stop()
+        self.assertTrue(res["ok"], res["checks"])
+        ours = [d for d in drops if d["cause"] == "checksum" and d["tunnel"]
+                and d["tunnel"]["peer"] == LAB.node("a").underlay_ip]
+        self.assertEqual(len(ours), 11)
+        for d in ours:
+            c = d["csum"]
+            self.assertEqual((c["verified"], c["layer"], c["proto"], c["pattern"]), (True, "outer", "udp", "mismatch"))
+            self.assertNotEqual(c["wire"], c["correct"])
+
+        rows = tshark(self.path, "frame.comment", "ip.id", "udp.checksum", "udp.checksum_calculated",
+                      "udp.checksum.status")
+        captured = [r for r in rows if "cause=checksum" in r[0]]
+        self.assertEqual(len(captured), 11, "every checksum drop is in the capture")
+        inner_ids = {int(r[1].split(",")[-1], 16) for r in captured}
+        self.assertEqual(inner_ids, set(res["expect"]["ip_ids"]), "the packets that were sent")
+        verdicts = {d["csum"]["wire"]: d["csum"]["correct"] for d in ours}
+        for comment, _, wire, calculated, status in captured:
+            outer_wire, outer_calc, outer_status = wire.split(",")[0], calculated.split(",")[0], status.split(",")[0]
+            self.assertEqual(outer_status, "0", "tshark itself finds the outer UDP checksum bad")
+            self.assertEqual(verdicts[outer_wire], outer_calc, "vxtrace's right value is tshark's")
+            self.assertIn(f"csum=outer udp wire {outer_wire} correct {outer_calc} (mismatch)", comment)
+            self.assertIn(f"node={vx.start['node']}", comment)
+            self.assertIn("reason=UDP_CSUM", comment)
+        # Every streamed drop is captured, each on an interface named after its device and netns.
+        self.assertEqual(len(rows), len(drops))
+        names = {r[0] for r in tshark(self.path, "frame.interface_name")}
+        self.assertTrue(all("@netns:" in n for n in names), names)
+
+    def test_without_pcap_nothing_is_captured(self):
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+            LAB.inject("a", "b", count=5, bad_outer_csum=5, dport=5000)
+            drops, _ = vx.stop()
+        self.assertTrue(drops)
+        self.assertTrue(all("csum" not in d for d in drops))
+
+    def test_unwritable_pcap_is_one_line_before_loading(self):
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--pcap", "/nonexistent/dir/x.pcapng",
+                           "--duration", "1")
+        self.assertNotEqual(proc.returncode, 0)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn("--pcap /nonexistent/dir/x.pcapng", lines[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
