@@ -67,7 +67,9 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
 
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,
-                           kernel.mib_rpfilter, o.join_slots, o.event_rate, !o.pcap.empty()},
+                           kernel.mib_rpfilter, o.join_slots, o.event_rate,
+                           // doctor reads the checksum verdicts from the captured bytes
+                           !o.pcap.empty() || o.command == Command::doctor},
                           reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.

@@ -66,6 +66,34 @@ Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
       p.peer);
   const std::string off = "tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off";
   f.fix_now = {fmt::format("ethtool -K {} {}", n.underlay, off)};
+  // The captured packets tell an offload that never ran from bytes changed on the way.
+  auto it = live.checksum_by_peer.find(p.peer);
+  if (it != live.checksum_by_peer.end() && !it->second.outer_patterns.empty()) {
+    const auto& pat = it->second.outer_patterns;
+    uint64_t seen = 0, unfinished = 0, changed = 0;
+    for (const auto& [name, k] : pat) seen += k;
+    if (auto u = pat.find("pseudo_header_only"); u != pat.end()) unfinished = u->second;
+    if (auto m = pat.find("mismatch"); m != pat.end()) changed = m->second;
+    f.evidence["outer_checksum_patterns"] = pat;
+    if (unfinished * 2 > seen) {
+      f.root_cause = fmt::format(
+          "Node {}'s NIC never completes the outer UDP checksum: {} of {} captured packets carry "
+          "only the pseudo-header sum that CHECKSUM_PARTIAL leaves for the NIC to finish, so its "
+          "tunnel checksum offload does not work for these packets.",
+          p.peer, unfinished, seen);
+    } else if (changed * 2 > seen) {
+      // Not an unfinished offload: turning the offload off may not help; find what corrupts.
+      f.root_cause = fmt::format(
+          "Packets from node {} are corrupted after their outer UDP checksum was computed: {} of "
+          "{} captured packets have a checksum that is neither unfinished nor zero but does not "
+          "match their bytes (the sender's NIC or firmware, or a device on the path).",
+          p.peer, changed, seen);
+      f.fix_now.insert(f.fix_now.begin(),
+                       fmt::format("ethtool -S {} | grep -iE 'err|crc'  # on node {}, then the "
+                                   "switch ports between the nodes",
+                                   n.underlay, p.peer));
+    }
+  }
   f.persistent = {fmt::format("update the NIC firmware/driver of {} (`ethtool -i {}` there shows "
                               "driver, version and firmware)",
                               p.peer, n.underlay),

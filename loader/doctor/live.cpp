@@ -26,6 +26,8 @@ void LiveCollector::add(const DropRecord& d) {
     (d.tunnel->source == "outer" ? p.outer : p.inner) += 1;
     p.reasons[d.reason] += 1;
     if (d.flow) p.protos[d.flow->proto] += 1;
+    if (d.csum && d.csum->verified && d.csum->layer == "outer" && d.csum->proto == "udp")
+      p.outer_patterns[d.csum->pattern] += 1;
   } else if (d.cause == "rp_filter") {
     std::string dev = d.ifname.empty() ? "?" : d.ifname;
     ev_.rp_filter_by_dev[dev] += 1;

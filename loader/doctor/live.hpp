@@ -19,6 +19,8 @@ struct PeerChecksum {
   uint64_t outer = 0, inner = 0;            // events: outer UDP checksum vs inner TCP/UDP
   std::map<std::string, uint64_t> reasons;  // UDP_CSUM, TCP_CSUM...
   std::map<std::string, uint64_t> protos;   // of the dropped (inner) flows: tcp, udp, icmp
+  // Outer checksum verdicts of the captured packets: pseudo_header_only, mismatch, ...
+  std::map<std::string, uint64_t> outer_patterns;
 };
 
 struct LiveEvidence {

@@ -108,7 +108,13 @@ class DoctorTest(unittest.TestCase):
         self.assertEqual((ev["peer"], ev["rx_packets"], ev["checksum_drops"]), ("192.0.2.1", 1000, 37))
         self.assertEqual(ev["kernel_Udp_InCsumErrors"], 37)
         self.assertEqual(f["run_on"], "node 192.0.2.1")
-        self.assertEqual(f["fix_now"], ["ethtool -K eth0 tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off"])
+        # The lab's bad checksums are neither unfinished offloads nor zero: corruption, said so
+        # from the captured packets, and the first thing to run looks for it.
+        self.assertEqual(ev["outer_checksum_patterns"], {"mismatch": 37})
+        self.assertIn("corrupted after their outer UDP checksum was computed: 37 of 37", f["root_cause"])
+        self.assertEqual(f["fix_now"], ["ethtool -S eth0 | grep -iE 'err|crc'  # on node 192.0.2.1, then the switch "
+                                        "ports between the nodes",
+                                        "ethtool -K eth0 tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off"])
         self.assertFalse([x for x in r["findings"] if x["evidence"].get("peer") == "192.0.2.3"])
 
     def test_offload_reader_sees_ethtool_changes_and_driver(self):

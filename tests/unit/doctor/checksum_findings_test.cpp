@@ -31,6 +31,25 @@ TEST(ChecksumFindings, PeerWithBadOuterChecksumsGetsTheSentenceAndItsOwnFix) {
   EXPECT_EQ(f[0].evidence["kernel_Udp_InCsumErrors"], 37);
 }
 
+TEST(ChecksumFindings, CapturedPatternsTellAnUnfinishedOffloadFromCorruption) {
+  auto unfinished = outer_csum_window();
+  unfinished.checksum_by_peer["192.0.2.1"].outer_patterns = {{"pseudo_header_only", 30},
+                                                             {"mismatch", 7}};
+  auto f = checksum_findings(unfinished, {}, "6.18.0", kNames);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].root_cause.find("never completes the outer UDP checksum: 30 of 37"),
+            std::string::npos)
+      << f[0].root_cause;
+  EXPECT_EQ(f[0].fix_now[0],
+            "ethtool -K eth0 tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off");
+  auto corrupted = outer_csum_window();
+  corrupted.checksum_by_peer["192.0.2.1"].outer_patterns = {{"mismatch", 37}};
+  auto g = checksum_findings(corrupted, {}, "6.18.0", kNames);
+  EXPECT_NE(g[0].root_cause.find("corrupted after"), std::string::npos);
+  EXPECT_EQ(g[0].fix_now[0].rfind("ethtool -S eth0", 0), 0u);
+  EXPECT_EQ(g[0].fix_now.size(), 2u);
+}
+
 TEST(ChecksumFindings, InnerChecksumDropsPointAtTheSendersVxlanOffload) {
   LiveEvidence live;
   live.observed = true;
