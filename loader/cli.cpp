@@ -111,6 +111,13 @@ void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
                  "Write every streamed drop as pcapng (- for stdout, then events go to stderr's "
                  "log only): its bytes from the network header, cause and checksum verdict in "
                  "the packet comment. Checksum drops get a verdict in the events too");
+  app.add_option("--filter", o.filter,
+                 "Stream only drops whose packet, as dropped (outer IPv4 header while still "
+                 "encapsulated), matches this pcap-filter expression (tcpdump's language). "
+                 "Every drop is still counted");
+  app.add_option("--filter-inner", o.filter_inner,
+                 "Stream only drops whose tunnelled packet (inside VXLAN, or as decapsulated) "
+                 "matches this pcap-filter expression");
   app.add_option("--snaplen", o.snaplen, "Bytes of each packet --pcap writes")
       ->capture_default_str()
       ->check(CLI::Range(20u, static_cast<uint32_t>(VXT_CAPTURE_MAX)));

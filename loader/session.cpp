@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 
+#include "evidence/drop_filter.hpp"
 #include "evidence/pcap_sink.hpp"
 #include "fd_output.hpp"
 #include "json_sink.hpp"
@@ -52,8 +53,10 @@ int run_session(const Options& o) {
   std::unique_ptr<PcapSink> pcap;
   if (!o.pcap.empty())
     pcap = std::make_unique<PcapSink>(must(PcapngWriter::open(o.pcap, o.snaplen)), o.node);
+  const auto filter = must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port));
   install_stop_signals();  // before attaching: a signal from here on still detaches
   Tracer tracer(o, [&](const DropRecord& d) {
+    if (filter.active() && !filter.pass(d)) return;
     sink->drop(d);
     if (pcap) pcap->drop(d);
   });

@@ -69,7 +69,8 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,
                            kernel.mib_rpfilter, o.join_slots, o.event_rate,
                            // doctor reads the checksum verdicts from the captured bytes
-                           !o.pcap.empty() || o.command == Command::doctor},
+                           !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
+                               o.command == Command::doctor},
                           reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.

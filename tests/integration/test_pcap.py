@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 import unittest
 
-from vxtrace_run import Vxtrace, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import Vxtrace, peer, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
 import vxlab
 
 UNDERLAY = "192.0.2.0/24"
@@ -69,6 +69,39 @@ class Pcap(unittest.TestCase):
         self.assertEqual(len(rows), len(drops))
         names = {r[0] for r in tshark(self.path, "frame.interface_name")}
         self.assertTrue(all("@netns:" in n for n in names), names)
+
+    def test_filters_select_the_stream_and_counters_stay_exact(self):
+        b, a, c = LAB.receiver, LAB.node("a"), LAB.node("c")
+
+        def provoke():
+            LAB.inject("a", "b", count=10, bad_outer_csum=10, dport=7001, sport=41100)
+            LAB.inject("a", "b", count=15, bad_outer_csum=15, dport=7002, sport=41101)
+            LAB.inject("c", "b", count=5, bad_outer_csum=5, dport=7001, sport=41102)
+
+        cases = [(("--filter-inner", "udp dst port 7001"), {(a.underlay_ip, 7001): 10, (c.underlay_ip, 7001): 5}),
+                 (("--filter", f"src host {c.underlay_ip}"), {(c.underlay_ip, 7001): 5}),
+                 (("--filter", "udp port 4789", "--filter-inner", "udp dst port 7002"), {(a.underlay_ip, 7002): 15})]
+        for args, expected in cases:
+            with self.subTest(args=args):
+                with Vxtrace(b.ns, "--iface", b.underlay_dev, *args) as vx:
+                    provoke()
+                    drops, summary = vx.stop()
+                streamed = {}
+                for d in drops:
+                    if d["cause"] == "checksum":
+                        key = (d["tunnel"]["peer"], d["flow"]["dport"])
+                        streamed[key] = streamed.get(key, 0) + 1
+                self.assertEqual(streamed, expected)
+                self.assertEqual(peer(summary, a.underlay_ip)["by_cause"], {"checksum": 25}, "counters: every drop")
+                self.assertEqual(peer(summary, c.underlay_ip)["by_cause"], {"checksum": 5})
+
+    def test_bad_filter_is_one_line_before_loading(self):
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--filter-inner", "udp port nonsense",
+                           "--duration", "1")
+        self.assertNotEqual(proc.returncode, 0)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn("--filter-inner 'udp port nonsense'", lines[0])
 
     def test_without_pcap_nothing_is_captured(self):
         b = LAB.receiver
