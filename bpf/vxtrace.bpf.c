@@ -34,6 +34,8 @@ const volatile __u32 stream_causes = ~(1u << VXT_CAUSE_BACKGROUND);
  * attributed, only their event is skipped: a storm then costs what a counted drop costs. */
 /* --pcap: drop events carry the packet's bytes (struct vxt_drop_capture). */
 const volatile bool capture = false;
+/* --stack: drop events carry the kernel stack (struct vxt_drop_capture too). */
+const volatile bool stack = false;
 const volatile __u64 event_cost_ns = 0;
 const volatile __u64 event_burst_ns = 0;
 
@@ -227,10 +229,10 @@ static __always_inline void capture_packet(struct sk_buff *skb, struct vxt_drop_
 	if (len && bpf_probe_read_kernel(c->data, len, skb->head + skb->network_header) < 0)
 		len = 0;
 	c->cap_len = len;
-	__builtin_memset(c->pad, 0, sizeof(c->pad));
 }
 
-static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, void *location,
+static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct sock *rx_sk,
+				      void *location,
 				      __u32 reason, __u8 cause, __u8 ct,
 				      const struct vxt_flow *flow, const struct vxt_tunnel *tun)
 {
@@ -238,7 +240,7 @@ static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, v
 	struct vxt_drop_capture *c = NULL;
 	struct vxt_drop_event *e;
 
-	if (capture) {
+	if (capture || stack) {
 		c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
 		e = (struct vxt_drop_event *)c;
 	} else {
@@ -265,8 +267,15 @@ static __always_inline void emit_drop(struct sk_buff *skb, struct sock *rx_sk, v
 		e->ifname[0] = 0;
 	e->flow = *flow;
 	e->tunnel = *tun;
-	if (c)
-		capture_packet(skb, c);
+	if (c) {
+		long n = stack ? bpf_get_stack(ctx, c->stack, sizeof(c->stack), 0) : 0;
+
+		c->cap_len = 0;
+		c->stack_depth = n > 0 ? n / sizeof(__u64) : 0;
+		__builtin_memset(c->pad, 0, sizeof(c->pad));
+		if (capture)
+			capture_packet(skb, c);
+	}
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(VXT_STAT_EVENTS);
 }
@@ -453,7 +462,7 @@ static __always_inline bool addressed_here(const struct vxt_tunnel *tun)
 	       bpf_map_lookup_elem(&node_addrs, &local);
 }
 
-static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u32 reason,
+static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,
 				       struct sock *rx_sk)
 {
 	__u32 slot = reason < VXT_MAX_REASONS ? reason : VXT_REASON_OVERFLOW;
@@ -487,7 +496,7 @@ static __always_inline int handle_drop(struct sk_buff *skb, void *location, __u3
 	if (!(stream_causes & (1u << cause)) || !take_event_token())
 		return 0;
 	ct = ct_state_of(skb);
-	emit_drop(skb, rx_sk, location, reason, cause, ct, &flow, &tun);
+	emit_drop(ctx, skb, rx_sk, location, reason, cause, ct, &flow, &tun);
 	return 0;
 }
 
@@ -498,7 +507,7 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
 	     struct sock *rx_sk)
 {
-	return handle_drop(skb, location, reason, rx_sk);
+	return handle_drop(ctx, skb, location, reason, rx_sk);
 }
 
 /* Linux 5.17 - 6.11: a reason, no socket. */
@@ -506,7 +515,7 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb_no_rx_sk, struct sk_buff *skb, void *location,
 	     enum skb_drop_reason reason)
 {
-	return handle_drop(skb, location, reason, NULL);
+	return handle_drop(ctx, skb, location, reason, NULL);
 }
 
 /* Before 5.17 the kernel gives no reason: reason 0 stands for "not specified", and the
@@ -514,7 +523,7 @@ int BPF_PROG(vxt_kfree_skb_no_rx_sk, struct sk_buff *skb, void *location,
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(vxt_kfree_skb_no_reason, struct sk_buff *skb, void *location)
 {
-	return handle_drop(skb, location, 0, NULL);
+	return handle_drop(ctx, skb, location, 0, NULL);
 }
 
 /* Loaded only where the kernel names no drop reason: see struct rpf_snapshot. */

@@ -40,6 +40,7 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
                      " does not match the loader's " + std::to_string(VXT_ABI_VERSION));
   skel->rodata->vxlan_port = config.vxlan_port;
   skel->rodata->capture = config.capture;
+  skel->rodata->stack = config.stack;
   skel->rodata->stream_causes = config.stream_causes;
   skel->rodata->parse_causes = ~(1u << VXT_CAUSE_BACKGROUND) | config.stream_causes;
   // Indexed by KfreeSkbArgs: one variant per tracepoint prototype.

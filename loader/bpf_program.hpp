@@ -28,6 +28,7 @@ struct BpfConfig {
   uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;         // per CPU, a power of two
   uint32_t event_rate = 0;  // events per second for the node, 0: unlimited
   bool capture = false;     // events carry the packet's bytes (--pcap)
+  bool stack = false;       // events carry the kernel stack (--stack)
 };
 
 class BpfProgram {

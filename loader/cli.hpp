@@ -42,6 +42,7 @@ struct Options {
   std::string pcap;                    // --pcap FILE: drops with their bytes, pcapng
   uint32_t snaplen = VXT_CAPTURE_MAX;  // bytes of each packet written there
   std::string filter, filter_inner;    // pcap-filter expressions on the streamed drops
+  bool stack = false;                  // --stack: each streamed drop's kernel stack
   AgentOptions agent;
 };
 

@@ -101,7 +101,8 @@ const std::string& EventDecoder::location(uint64_t addr) const {
   return slot.text;
 }
 
-DropRecord EventDecoder::decode(const vxt_drop_event& e, std::span<const uint8_t> packet) const {
+DropRecord EventDecoder::decode(const vxt_drop_event& e, const DropEvidence& evidence) const {
+  const auto packet = evidence.packet;
   DropRecord r;
   r.ts_unix_ns = static_cast<int64_t>(e.hdr.ts_ns) + mono_to_unix_ns_;
   r.cpu = e.hdr.cpu;
@@ -130,6 +131,7 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e, std::span<const uint8_t
       r.csum = checksum_verdict(packet, layer, vxlan_port_);
     }
   }
+  for (uint64_t addr : evidence.stack) r.stack.push_back(location(addr));
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include "drop_reasons.hpp"
 #include "evidence/checksum_verdict.hpp"
 #include "kallsyms.hpp"
+#include "ring_reader.hpp"
 #include "rule_record.hpp"
 #include "vxtrace/abi.h"
 
@@ -40,6 +41,7 @@ struct DropRecord {
   std::vector<uint8_t> packet;
   uint32_t orig_len = 0;
   std::optional<CsumVerdict> csum;
+  std::vector<std::string> stack;  // --stack: "func+0xoff", innermost first
 };
 
 class EventDecoder {
@@ -47,7 +49,7 @@ class EventDecoder {
   EventDecoder(const DropReasons& reasons, const Symbolizer& syms, int64_t mono_to_unix_ns,
                uint16_t vxlan_port = 4789);
 
-  DropRecord decode(const vxt_drop_event& e, std::span<const uint8_t> packet = {}) const;
+  DropRecord decode(const vxt_drop_event& e, const DropEvidence& evidence = {}) const;
 
  private:
   const std::string& location(uint64_t addr) const;  // syms_.symbolize(), cached

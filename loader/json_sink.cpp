@@ -91,6 +91,7 @@ json to_json(const DropRecord& d, const std::string& node) {
             {"tunnel", tunnel},
             {"rule", d.rule ? to_json(*d.rule) : json(nullptr)}};
   if (d.csum) j["csum"] = to_json(*d.csum);  // checksum drops, with --pcap
+  if (!d.stack.empty()) j["stack"] = d.stack;
   return j;
 }
 
@@ -194,7 +195,7 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     strings += s.size();
     return plain(s);
   };
-  if (d.rule || d.csum) return std::nullopt;  // rare: the general path
+  if (d.rule || d.csum || !d.stack.empty()) return std::nullopt;  // rare: the general path
   if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
       !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
     return std::nullopt;

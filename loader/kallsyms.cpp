@@ -160,6 +160,10 @@ std::string Symbolizer::symbolize(uint64_t addr) const {
   auto it = std::upper_bound(t.addrs.begin(), t.addrs.end(), addr);
   if (addr == 0 || it == t.addrs.begin()) return fmt::format("0x{:x}", addr);
   size_t i = static_cast<size_t>(it - t.addrs.begin()) - 1;
+  // No function is this long: an address between areas (a JIT'd BPF program, a module
+  // without symbols) has no name, rather than the last symbol before a gap.
+  constexpr uint64_t kMaxOffset = 1 << 20;
+  if (addr - t.addrs[i] >= kMaxOffset) return fmt::format("0x{:x}", addr);
   return fmt::format("{}+0x{:x}", t.names.data() + t.name_offs[i], addr - t.addrs[i]);
 }
 

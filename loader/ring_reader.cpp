@@ -52,10 +52,11 @@ bool RingReader::valid_record(const void* data, size_t size) {
   if (hdr.type != VXT_EVENT_DROP_CAPTURE || hdr.size != sizeof(vxt_drop_capture) ||
       size < sizeof(vxt_drop_capture))
     return false;
-  uint16_t cap_len;
-  std::memcpy(&cap_len, static_cast<const char*>(data) + offsetof(vxt_drop_capture, cap_len),
-              sizeof(cap_len));
-  return cap_len <= VXT_CAPTURE_MAX;
+  uint16_t cap_len, depth;
+  const auto* c = static_cast<const char*>(data);
+  std::memcpy(&cap_len, c + offsetof(vxt_drop_capture, cap_len), sizeof(cap_len));
+  std::memcpy(&depth, c + offsetof(vxt_drop_capture, stack_depth), sizeof(depth));
+  return cap_len <= VXT_CAPTURE_MAX && depth <= VXT_STACK_MAX;
 }
 
 int RingReader::on_record(void* ctx, void* data, size_t size) {
@@ -66,14 +67,17 @@ int RingReader::on_record(void* ctx, void* data, size_t size) {
   }
   vxt_drop_event e;
   std::memcpy(&e, data, sizeof(e));  // ring memory is only 8-byte aligned
-  std::span<const uint8_t> packet;
+  DropEvidence ev;
   if (e.hdr.type == VXT_EVENT_DROP_CAPTURE) {
     const auto* c = static_cast<const uint8_t*>(data);
-    uint16_t cap_len;
+    uint16_t cap_len, depth;
     std::memcpy(&cap_len, c + offsetof(vxt_drop_capture, cap_len), sizeof(cap_len));
-    packet = {c + offsetof(vxt_drop_capture, data), cap_len};
+    std::memcpy(&depth, c + offsetof(vxt_drop_capture, stack_depth), sizeof(depth));
+    ev.packet = {c + offsetof(vxt_drop_capture, data), cap_len};
+    // Ring records are 8-byte aligned, and so is the stack within one.
+    ev.stack = {reinterpret_cast<const uint64_t*>(c + offsetof(vxt_drop_capture, stack)), depth};
   }
-  self->handler_(e, packet);
+  self->handler_(e, ev);
   return 0;
 }
 

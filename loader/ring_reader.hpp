@@ -13,10 +13,16 @@ struct ring_buffer;
 
 namespace vxt {
 
+// What a drop record carries besides the event, when asked for (else empty): the packet's
+// captured bytes (--pcap, --filter) and the kernel stack (--stack). Valid during the call.
+struct DropEvidence {
+  std::span<const uint8_t> packet;
+  std::span<const uint64_t> stack;
+};
+
 class RingReader {
  public:
-  // The drop, and with --pcap the packet's captured bytes (else empty).
-  using Handler = std::function<void(const vxt_drop_event&, std::span<const uint8_t> packet)>;
+  using Handler = std::function<void(const vxt_drop_event&, const DropEvidence&)>;
   static Result<std::unique_ptr<RingReader>> open(int map_fd, Handler handler);
   ~RingReader();
 

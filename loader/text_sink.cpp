@@ -44,6 +44,7 @@ void TextSink::start(const StartInfo& info) {
 
 void TextSink::drop(const DropRecord& d) {
   out_ << format_drop_line(d) << '\n';
+  for (const auto& frame : d.stack) out_ << "    " << frame << '\n';
   out_.flush();
 }
 

@@ -70,7 +70,8 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
                            kernel.mib_rpfilter, o.join_slots, o.event_rate,
                            // doctor reads the checksum verdicts from the captured bytes
                            !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
-                               o.command == Command::doctor},
+                               o.command == Command::doctor,
+                           o.stack},
                           reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.
@@ -93,10 +94,10 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
     return r.tunnel && (r.tunnel->source == "joined" || bpf_->is_node_address(r.tunnel->local));
   });
-  reader_ = must(RingReader::open(bpf_->events_fd(),
-                                  [this](const vxt_drop_event& e, std::span<const uint8_t> pkt) {
-                                    rules_->add(decoder_->decode(e, pkt), on_drop_);
-                                  }));
+  reader_ = must(
+      RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e, const DropEvidence& ev) {
+        rules_->add(decoder_->decode(e, ev), on_drop_);
+      }));
 }
 
 Tracer::~Tracer() = default;

@@ -235,16 +235,21 @@ VXT_STATIC_ASSERT(sizeof(struct vxt_drop_event) == 104, "vxt_drop_event layout")
 VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, flow) == 64, "flow offset");
 VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, tunnel) == 84, "tunnel offset");
 
-/* With --pcap only: a drop event and the packet's first bytes from its network header (the
- * outer IPv4 header while still encapsulated), linear data only. */
+/* With --pcap/--filter (the packet's first bytes from its network header: the outer IPv4
+ * header while still encapsulated, linear data only) or --stack (the kernel stack of the
+ * drop): a drop event and that evidence. */
 #define VXT_CAPTURE_MAX 1536
+#define VXT_STACK_MAX 32
 struct vxt_drop_capture {
 	struct vxt_drop_event drop; /* drop.hdr.type = VXT_EVENT_DROP_CAPTURE */
 	__u16 cap_len;		    /* bytes of data[] that are the packet's */
-	__u16 pad[3];
+	__u16 stack_depth;	    /* entries of stack[] */
+	__u16 pad[2];
 	__u8 data[VXT_CAPTURE_MAX];
+	__u64 stack[VXT_STACK_MAX]; /* kernel return addresses, innermost first */
 };
-VXT_STATIC_ASSERT(sizeof(struct vxt_drop_capture) == 112 + VXT_CAPTURE_MAX, "vxt_drop_capture layout");
+VXT_STATIC_ASSERT(sizeof(struct vxt_drop_capture) == 112 + VXT_CAPTURE_MAX + 8 * VXT_STACK_MAX,
+		  "vxt_drop_capture layout");
 
 /* Per peer (outer source address), per CPU. */
 struct vxt_peer_rx {

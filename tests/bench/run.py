@@ -519,6 +519,12 @@ class Bench:
             out["rate_limited"] = self.kfree_config(
                 "checksum drops over --bpf-event-rate 20000 (the DaemonSet's): counted, parsed, attributed",
                 ["--bpf-event-rate", "20000"], "bad-outer-csum")
+            # Evidence on demand: the bytes (1,536 copied; written to /dev/null) and the stack.
+            out["streamed_pcap"] = self.kfree_config(
+                "checksum drops, streamed with --pcap", ["--pcap", "/dev/null", "--ringbuf-kib", "16384"],
+                "bad-outer-csum")
+            out["streamed_stack"] = self.kfree_config(
+                "checksum drops, streamed with --stack", ["--stack", "--ringbuf-kib", "16384"], "bad-outer-csum")
             out["background_streamed"] = self.kfree_config(
                 "background drops streamed (--causes all): event, no packet to parse", ["--causes", "all"],
                 "netlink-purge")
@@ -768,12 +774,14 @@ def table(res: dict) -> list[Row]:
         rows.append(Row(S1, "floor: empty tc program on the same underlay, same traffic", bl.fmt_stat(tc_floor, "ns"),
                         "(calibration)", "run stats' own cost"))
     goals = {"streamed": 300, "parsed_not_streamed": None, "rate_limited": None, "counted_only": 60,
-             "background_streamed": None}
+             "background_streamed": None, "streamed_pcap": None, "streamed_stack": None}
     names = {"streamed": "kfree_skb, streamed (checksum, default)",
              "parsed_not_streamed": "kfree_skb, not streamed (--causes rp_filter; parsed+attributed)",
              "rate_limited": "kfree_skb, checksum over --bpf-event-rate 20000",
              "counted_only": "kfree_skb, counted only (background QUEUE_PURGE)",
-             "background_streamed": "kfree_skb, background streamed (--causes all)"}
+             "background_streamed": "kfree_skb, background streamed (--causes all)",
+             "streamed_pcap": "kfree_skb, streamed with --pcap (bytes captured)",
+             "streamed_stack": "kfree_skb, streamed with --stack"}
     floors = Stat([x for k in kf for x in kf[k].get("floor_ns", {}).get("samples", [])])
     for k, goal in goals.items():
         if k in kf:

@@ -3,6 +3,7 @@ with tshark's own checksum check."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -103,13 +104,30 @@ class Pcap(unittest.TestCase):
         self.assertEqual(len(lines), 1, proc.stderr)
         self.assertIn("--filter-inner 'udp port nonsense'", lines[0])
 
+    def test_stack_names_the_functions_that_dropped(self):
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", b.underlay_dev, "--stack") as vx:
+            LAB.inject("a", "b", count=6, bad_outer_csum=6, dport=5000, sport=41200)
+            drops, _ = vx.stop()
+        ours = [d for d in drops if d["cause"] == "checksum"]
+        self.assertEqual(len(ours), 6)
+        for d in ours:
+            # "func+0xoff", or a bare address for the BPF program's own frame.
+            self.assertTrue(all(re.fullmatch(r"[\w.]+\+0x[0-9a-f]+|0x[0-9a-f]+", f) for f in d["stack"]),
+                            d["stack"])
+            funcs = [f.split("+")[0] for f in d["stack"]]
+            # The drop location, and the IP receive path that delivered the packet to UDP below it.
+            self.assertIn(d["location"].split("+")[0], funcs, d["stack"])
+            self.assertIn("ip_local_deliver_finish", funcs, d["stack"])
+            self.assertLess(funcs.index(d["location"].split("+")[0]), funcs.index("ip_local_deliver_finish"))
+
     def test_without_pcap_nothing_is_captured(self):
         b = LAB.receiver
         with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
             LAB.inject("a", "b", count=5, bad_outer_csum=5, dport=5000)
             drops, _ = vx.stop()
         self.assertTrue(drops)
-        self.assertTrue(all("csum" not in d for d in drops))
+        self.assertTrue(all("csum" not in d and "stack" not in d for d in drops))
 
     def test_unwritable_pcap_is_one_line_before_loading(self):
         proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--pcap", "/nonexistent/dir/x.pcapng",

@@ -62,6 +62,14 @@ TEST(Symbolizer, ModuleSymbolsKeepTheNameOnly) {
   EXPECT_EQ(s.symbolize(0xffffffffc0b00010), "nft_do_chain+0xfe010");  // data skipped
 }
 
+TEST(Symbolizer, AddressFarPastTheLastSymbolBeforeItGivesHex) {
+  // A JIT'd BPF program sits in its own area, megabytes past the last kernel text symbol.
+  std::istringstream in("ffffffff81000000 T _stext\nffffffff82000000 T _einittext\n");
+  auto s = Symbolizer::from_stream(in);
+  EXPECT_EQ(s.symbolize(0xffffffff82000010), "_einittext+0x10");
+  EXPECT_EQ(s.symbolize(0xffffffffbe83008e), "0xffffffffbe83008e");
+}
+
 TEST(Symbolizer, AddressBeforeTheFirstSymbolGivesHex) {
   std::istringstream in("ffffffff81001000 T ip_rcv\nffffffff81002000 T ip_rcv_finish\n");
   auto s = Symbolizer::from_stream(in);
@@ -81,8 +89,9 @@ TEST(Symbolizer, ExactBoundaries) {
   EXPECT_EQ(s.symbolize(0xffffffff81002000), "ip_rcv_finish+0x0");
   EXPECT_EQ(s.symbolize(0xffffffff81002fff), "ip_rcv_finish+0xfff");
   EXPECT_EQ(s.symbolize(0xffffffff81003000), "ip_rcv_core+0x0");
-  // Past the last symbol: still the last one, as before.
-  EXPECT_EQ(s.symbolize(0xffffffffffffffff), "ip_rcv_core+0x7effcfff");
+  // Just past the last symbol: still the last one; gigabytes past it: no function is that long.
+  EXPECT_EQ(s.symbolize(0xffffffff81003fff), "ip_rcv_core+0xfff");
+  EXPECT_EQ(s.symbolize(0xffffffffffffffff), "0xffffffffffffffff");
 }
 
 TEST(Symbolizer, AliasesResolveToTheFirstListed) {
