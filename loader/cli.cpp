@@ -120,7 +120,7 @@ void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
                  "matches this pcap-filter expression");
   app.add_flag(
       "--stack", o.stack,
-      "Each streamed drop's kernel stack, symbolized (costs ~1 us a drop: off by default)");
+      "Each streamed drop's kernel stack, symbolized (costs ~2 us a drop: off by default)");
   app.add_option("--snaplen", o.snaplen, "Bytes of each packet --pcap writes")
       ->capture_default_str()
       ->check(CLI::Range(20u, static_cast<uint32_t>(VXT_CAPTURE_MAX)));
