@@ -34,6 +34,7 @@ OUTER_HDR_LEN = ETH_LEN + IP_LEN + UDP_LEN + VXLAN_LEN
 OUTER_UDP_CSUM_OFF = ETH_LEN + IP_LEN + 6           # checksum field of the outer UDP header
 INNER_L3_OFF = ETH_LEN                              # offsets inside the inner frame
 INNER_L4_OFF = ETH_LEN + IP_LEN
+BAD_KINDS = ("random", "ffff", "zero", "pseudo")
 L4_CSUM_FIELD = {"tcp": 16, "udp": 6, "icmp": 2}    # checksum offset inside each L4 header
 L4_HDR_LEN = {"tcp": 20, "udp": 8, "icmp": 8}
 OUTER_SPORT_RANGE = (32768, 60999)                  # what Linux vxlan uses (ip_local_port_range)
@@ -58,6 +59,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--outer-csum", choices=("good", "zero"), default="good",
                    help="outer UDP checksum of the other frames")
     p.add_argument("--bad-inner-csum", action="store_true", help="corrupt the inner L4 checksum of every frame")
+    p.add_argument("--bad-csum-kind", choices=BAD_KINDS, default="random",
+                   help="what a bad checksum looks like: random corruption, 0xffff, zero, or only the "
+                        "pseudo-header sum (a CHECKSUM_PARTIAL packet whose offload never filled it in)")
     p.add_argument("--inner-src", required=True)
     p.add_argument("--inner-dst", required=True)
     p.add_argument("--proto", choices=("tcp", "udp", "icmp"), default="udp")
@@ -82,6 +86,8 @@ def validate(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         p.error("--count must be >= 1")
     if not 0 <= a.bad_outer_csum <= a.count:
         p.error("--bad-outer-csum must be between 0 and --count")
+    if a.bad_csum_kind == "zero" and (a.bad_outer_csum or a.proto != "tcp"):
+        p.error("--bad-csum-kind zero: a zero UDP checksum means 'none' (not a drop); use it on inner TCP")
     if not 0 <= a.vni < 1 << 24:
         p.error("--vni out of range")
     inner_ip_len = IP_LEN + L4_HDR_LEN[a.proto] + a.payload_len
@@ -166,6 +172,27 @@ def corrupt(value: int, avoid: tuple[int, ...]) -> int:
     raise AssertionError("unreachable")
 
 
+def pseudo_header_sum(buf: bytearray, l3: int, proto_num: int) -> int:
+    """What Linux leaves in the checksum field of a CHECKSUM_PARTIAL packet for the NIC to
+    finish: the folded pseudo-header sum, not complemented (~csum_tcpudp_magic(..., 0))."""
+    seg_len = len(buf) - l3 - IP_LEN
+    words = bytes(buf[l3 + 12:l3 + 20]) + bytes((0, proto_num)) + seg_len.to_bytes(2, "big")
+    total = sum(int.from_bytes(words[i:i + 2], "big") for i in range(0, len(words), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def bad_checksum(kind: str, good: int, buf: bytearray, l3: int, proto_num: int) -> int:
+    """A wrong checksum of the asked kind; never the right one, whatever the packet."""
+    bad = {"random": lambda: corrupt(good, (good,)), "ffff": lambda: 0xFFFF, "zero": lambda: 0,
+           "pseudo": lambda: pseudo_header_sum(buf, l3, proto_num)}[kind]()
+    if bad == good:
+        raise SystemExit(f"inject: a {kind} checksum happens to be right here (0x{good:04x}); "
+                         "use another --seed")
+    return bad
+
+
 def inner_frame(a: argparse.Namespace, template: bytes, index: int, ip_id: int) -> bytes:
     """Frame `index`: its IP ID and TCP seq / ICMP seq set, checksums right (or L4 broken)."""
     buf = bytearray(template)
@@ -178,7 +205,8 @@ def inner_frame(a: argparse.Namespace, template: bytes, index: int, ip_id: int) 
     proto_num = {"tcp": 6, "udp": 17, "icmp": 1}[a.proto]
     csum_off = L4_CSUM_FIELD[a.proto]
     good = l4_checksum(buf, INNER_L3_OFF, proto_num, csum_off, pseudo=a.proto != "icmp")
-    put16(buf, l4 + csum_off, corrupt(good, ()) if a.bad_inner_csum else good)
+    bad = a.bad_inner_csum and bad_checksum(a.bad_csum_kind, good, buf, INNER_L3_OFF, proto_num)
+    put16(buf, l4 + csum_off, bad if a.bad_inner_csum else good)
     return bytes(buf)
 
 
@@ -189,7 +217,10 @@ def outer_frame(a: argparse.Namespace, header: bytes, inner: bytes, sport: int, 
     set_ipv4_id(buf, ETH_LEN, outer_id)
     put16(buf, ETH_LEN + IP_LEN, sport)
     good = l4_checksum(buf, ETH_LEN, 17, 6, pseudo=True)
-    value = corrupt(good, (good,)) if bad else (good if a.outer_csum == "good" else 0)
+    if bad:
+        value = bad_checksum(a.bad_csum_kind, good, buf, ETH_LEN, 17)
+    else:
+        value = good if a.outer_csum == "good" else 0
     put16(buf, OUTER_UDP_CSUM_OFF, value)
     return bytes(buf)
 
@@ -229,6 +260,7 @@ def summary(a: argparse.Namespace, facts: dict) -> dict:
         "good_outer_csum": a.count - a.bad_outer_csum,
         "outer_csum": a.outer_csum,
         "bad_inner_csum": a.bad_inner_csum,
+        "bad_csum_kind": a.bad_csum_kind,
         "outer": {"src": a.src_underlay, "dst": a.dst_underlay, "dport": a.port,
                   "src_mac": a.src_mac, "dst_mac": a.peer_mac,
                   "sport_min": facts["outer_sport_min"], "sport_max": facts["outer_sport_max"]},

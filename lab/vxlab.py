@@ -533,7 +533,7 @@ class Lab:
                inner_src: str | None = None, inner_dst: str | None = None, sport: int = 40000,
                dport: int = 5000, tcp_flags: str = "PA", payload_len: int = 512,
                bad_outer_csum: int = 0, bad_inner_csum: bool = False, outer_csum: str = "good",
-               vni: int | None = None, ip_id: int | None = None, seed: int = 1) -> dict:
+               bad_csum_kind: str = "random", vni: int | None = None, ip_id: int | None = None, seed: int = 1) -> dict:
         """Run inject.py in node `src`, aimed at node `dst`; returns its JSON summary.
 
         Inner addresses default to the two nodes' pods, as in real pod traffic.
@@ -547,7 +547,7 @@ class Lab:
                 "--count", str(count), "--bad-outer-csum", str(bad_outer_csum), "--outer-csum", outer_csum,
                 "--inner-src", inner_src or s.pod_ip, "--inner-dst", inner_dst or d.pod_ip,
                 "--proto", proto, "--sport", str(sport), "--dport", str(dport), "--tcp-flags", tcp_flags,
-                "--payload-len", str(payload_len), "--seed", str(seed)]
+                "--payload-len", str(payload_len), "--seed", str(seed), "--bad-csum-kind", bad_csum_kind]
         if bad_inner_csum:
             argv.append("--bad-inner-csum")
         if ip_id is not None:

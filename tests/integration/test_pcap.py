@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -30,6 +31,15 @@ def tshark(path: str, *fields: str) -> list[list[str]]:
         argv += ["-e", f]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
     return [line.split("|") for line in out.splitlines()]
+
+
+def pseudo_header_sum(src: str, dst: str, proto: int, l4_len: int) -> int:
+    """The folded IPv4 pseudo-header sum, uncomplemented: what an unfinished offload leaves."""
+    words = socket.inet_aton(src) + socket.inet_aton(dst) + bytes((0, proto)) + l4_len.to_bytes(2, "big")
+    total = sum(int.from_bytes(words[i:i + 2], "big") for i in range(0, len(words), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
 
 
 class Pcap(unittest.TestCase):
@@ -70,6 +80,50 @@ class Pcap(unittest.TestCase):
         self.assertEqual(len(rows), len(drops))
         names = {r[0] for r in tshark(self.path, "frame.interface_name")}
         self.assertTrue(all("@netns:" in n for n in names), names)
+
+    def test_checksum_patterns_of_crafted_packets(self):
+        """Each kind of wrong checksum, crafted so the test knows both values, gets its pattern; the
+        right value is tshark's and the pseudo-header sum is computed here, independently."""
+        b, a = LAB.receiver, LAB.node("a")
+        cases = [  # kind, inner proto (None: bad outer UDP checksum), layer, pattern
+            ("ffff", None, "outer", "udp", "ffff"),
+            ("pseudo", None, "outer", "udp", "pseudo_header_only"),
+            ("random", None, "outer", "udp", "mismatch"),
+            ("zero", "tcp", "inner", "tcp", "zero"),
+            ("pseudo", "tcp", "inner", "tcp", "pseudo_header_only"),
+            ("pseudo", "udp", "inner", "udp", "pseudo_header_only"),
+        ]
+        for i, (kind, inner, layer, proto, pattern) in enumerate(cases):
+            with self.subTest(kind=kind, inner=inner):
+                n, dport = 7 + i, 6100 + i
+                with Vxtrace(b.ns, "--iface", b.underlay_dev, "--pcap", self.path) as vx:
+                    sent = LAB.inject("a", "b", count=n, bad_csum_kind=kind, dport=dport, sport=41300 + i,
+                                      payload_len=64, seed=20 + i, proto=inner or "udp",
+                                      bad_outer_csum=0 if inner else n, bad_inner_csum=bool(inner))
+                    drops, _ = vx.stop()
+                ours = [d for d in drops if d["cause"] == "checksum" and d["flow"]["dport"] == dport]
+                self.assertEqual(len(ours), n)
+                # The L4 segment the checksum covers, and its IPv4 addresses.
+                if inner:
+                    src, dst, l4_len = a.pod_ip, b.pod_ip, sent["frame_len"] - 14 - 20 - 8 - 8 - 14 - 20
+                else:
+                    src, dst, l4_len = a.underlay_ip, b.underlay_ip, sent["frame_len"] - 14 - 20
+                pseudo = pseudo_header_sum(src, dst, 6 if proto == "tcp" else 17, l4_len)
+                # The capture holds every streamed drop, in the order streamed.
+                rows = tshark(self.path, f"{proto}.checksum", f"{proto}.checksum_calculated")
+                self.assertEqual(len(rows), len(drops))
+                for d, (wire, right) in zip(drops, rows):
+                    if d not in ours:
+                        continue
+                    c = d["csum"]
+                    self.assertEqual((c["verified"], c["layer"], c["proto"], c["pattern"]),
+                                     (True, layer, proto, pattern), c)
+                    expected_wire = {"ffff": 0xFFFF, "zero": 0, "pseudo": pseudo}.get(kind)
+                    if expected_wire is not None:
+                        self.assertEqual(int(c["wire"], 16), expected_wire)
+                    # The first checksum of that protocol in the packet is the one it was dropped on.
+                    self.assertEqual((wire.split(",")[0], right.split(",")[0]), (c["wire"], c["correct"]),
+                                     "the right value is tshark's")
 
     def test_filters_select_the_stream_and_counters_stay_exact(self):
         b, a, c = LAB.receiver, LAB.node("a"), LAB.node("c")
