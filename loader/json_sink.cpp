@@ -35,6 +35,18 @@ class Writer {
     p_ += s.size();
   }
   void num(uint64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+  void hex4(uint16_t v) {  // "0x1a2b", as fmt's {:04x}
+    static constexpr char kDigits[] = "0123456789abcdef";
+    *p_++ = '0';
+    *p_++ = 'x';
+    for (int shift = 12; shift >= 0; shift -= 4) *p_++ = kDigits[(v >> shift) & 0xF];
+  }
+  void boolean(bool b) {
+    if (b)
+      lit("true");
+    else
+      lit("false");
+  }
   void nanos(int64_t ns) {  // 9 digits, zero-padded
     for (int i = 8; i >= 0; --i, ns /= 10) p_[i] = static_cast<char>('0' + ns % 10);
     p_ += 9;
@@ -195,7 +207,6 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     strings += s.size();
     return plain(s);
   };
-  if (d.rule || d.csum || !d.stack.empty()) return std::nullopt;  // rare: the general path
   if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
       !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
     return std::nullopt;
@@ -205,10 +216,19 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   if (d.tunnel && (!ok(d.tunnel->peer) || !ok(d.tunnel->local) || !ok(d.tunnel->source) ||
                    !ok(d.tunnel->rx_csum)))
     return std::nullopt;
+  if (d.rule && (!ok(d.rule->family) || !ok(d.rule->table) || !ok(d.rule->chain) ||
+                 (d.rule->comment && !ok(*d.rule->comment))))
+    return std::nullopt;
+  if (d.csum &&
+      (!ok(d.csum->layer) || !ok(d.csum->proto) || !ok(d.csum->pattern) || !ok(d.csum->why)))
+    return std::nullopt;
+  for (const auto& frame : d.stack)
+    if (!ok(frame)) return std::nullopt;
   const int64_t sec = d.ts_unix_ns / 1000000000;
   const std::string_view prefix = ts_prefix(sec);
-  // Keys, punctuation and six numbers take under 400 bytes.
-  const size_t bound = 512 + strings + prefix.size();
+  // Keys, punctuation and numbers take under 400 bytes, the rule and the verdict under 300
+  // more, and each stack frame adds its quotes and comma.
+  const size_t bound = 1024 + strings + 3 * d.stack.size() + prefix.size();
   if (line_.size() < bound) line_.resize(bound);
 
   Writer w(line_.data());
@@ -274,7 +294,63 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   } else {
     w.lit("null");
   }
-  w.lit(",\"rule\":null}\n");
+  w.lit(",\"rule\":");
+  if (d.rule) {
+    const auto& r = *d.rule;
+    w.lit("{\"family\":\"");
+    w.str(r.family);
+    w.lit("\",\"table\":\"");
+    w.str(r.table);
+    w.lit("\",\"chain\":\"");
+    w.str(r.chain);
+    w.lit("\",\"handle\":");
+    w.num(r.handle);
+    w.lit(",\"comment\":");
+    if (r.comment) {
+      w.lit("\"");
+      w.str(*r.comment);
+      w.lit("\"");
+    } else {
+      w.lit("null");
+    }
+    w.lit(",\"conntrack_invalid\":");
+    w.boolean(r.ct_invalid);
+    w.lit("}");
+  } else {
+    w.lit("null");
+  }
+  if (d.csum) {
+    const auto& c = *d.csum;
+    w.lit(",\"csum\":{\"verified\":");
+    w.boolean(c.verified);
+    w.lit(",\"layer\":\"");
+    w.str(c.layer);
+    if (c.verified) {
+      w.lit("\",\"proto\":\"");
+      w.str(c.proto);
+      w.lit("\",\"wire\":\"");
+      w.hex4(c.wire);
+      w.lit("\",\"correct\":\"");
+      w.hex4(c.correct);
+      w.lit("\",\"pattern\":\"");
+      w.str(c.pattern);
+    } else {
+      w.lit("\",\"why\":\"");
+      w.str(c.why);
+    }
+    w.lit("\"}");
+  }
+  if (!d.stack.empty()) {
+    w.lit(",\"stack\":[");
+    for (size_t i = 0; i < d.stack.size(); ++i) {
+      if (i) w.lit(",");
+      w.lit("\"");
+      w.str(d.stack[i]);
+      w.lit("\"");
+    }
+    w.lit("]");
+  }
+  w.lit("}\n");
   return std::string_view(line_.data(), static_cast<size_t>(w.pos() - line_.data()));
 }
 
@@ -282,6 +358,7 @@ void JsonSink::start(const StartInfo& info) { write(to_json(info)); }
 
 void JsonSink::drop(const DropRecord& d) {
   if (auto line = format_drop(d)) {
+    ++fast_lines_;
     emit_line(*line);
     return;
   }

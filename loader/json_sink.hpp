@@ -30,6 +30,7 @@ class JsonSink : public Sink, private BatchFlushable {
   // string is plain printable ASCII (else through nlohmann, escaping and all).
   void drop(const DropRecord& drop) override;
   void summary(const Summary& summary) override;
+  uint64_t fast_lines() const { return fast_lines_; }  // drops written without nlohmann
 
  private:
   void write(const nlohmann::ordered_json& j);
@@ -45,6 +46,7 @@ class JsonSink : public Sink, private BatchFlushable {
   std::string pending_;  // lines written during an OutputBatch, not yet handed to out_
   int64_t ts_sec_ = -1;  // second whose "YYYY-MM-DDTHH:MM:SS." prefix is cached
   std::string ts_prefix_;
+  uint64_t fast_lines_ = 0;
 };
 
 }  // namespace vxt

@@ -456,7 +456,7 @@ class Bench:
     def kfree_config(self, label: str, vx_args: list[str], mode: str, senders: int = 1,
                      bpftrace: bool = False) -> dict:
         drops, tc_ul, rate, floor = Stat(), Stat(), Stat(), Stat()
-        bt = Stat()
+        bt, loader = Stat(), Stat()
         cnt = events = lost = 0
         bt_counts = []
         for _ in range(self.reps):
@@ -468,8 +468,11 @@ class Bench:
                     bt_id = self.bpftrace_prog_id(bt_proc) if bt_proc else None
                     before, nb = v.progs(), prog(null_id)
                     btb = prog(bt_id) if bt_id else None
+                    cpu0 = v.cpu_ns()
                     s = self.storm(mode, senders, self.storm_s)
                     after, na = v.progs(), prog(null_id)
+                    time.sleep(0.3)  # the loader drains what the storm left in the ring
+                    cpu_ns = v.cpu_ns() - cpu0
                     bta = prog(bt_id) if bt_id else None
                 finally:
                     null.terminate()
@@ -487,6 +490,7 @@ class Bench:
             if x is not None:
                 drops.samples.append(x)
                 cnt += c
+                loader.samples.append(cpu_ns / c)  # decoding, filtering, writing: per drop
             if mode != "netlink-purge":
                 y, _ = bl.ns_per_run(before["underlay"], after["underlay"])
                 if y is not None:
@@ -498,7 +502,7 @@ class Bench:
         r = {"label": label, "vxtrace_args": vx_args, "storm": mode, "rate_pps": rate.median,
              "rate": rate.as_dict(), "ns_per_drop": drops.as_dict(), "floor_ns": floor.as_dict(),
              "invocations": cnt, "events": events,
-             "lost_events": lost}
+             "lost_events": lost, "loader_cpu_ns_per_drop": loader.as_dict()}
         if tc_ul.samples:
             r["underlay_ns_per_packet"] = tc_ul.as_dict()
         if bpftrace:
@@ -525,6 +529,13 @@ class Bench:
                 "bad-outer-csum")
             out["streamed_stack"] = self.kfree_config(
                 "checksum drops, streamed with --stack", ["--stack", "--ringbuf-kib", "16384"], "bad-outer-csum")
+            # Filters run in the loader on the captured bytes: one matching all, one matching none.
+            out["streamed_filter_inner"] = self.kfree_config(
+                "checksum drops, --filter-inner 'udp dst port 5000' (matches all)",
+                ["--filter-inner", "udp dst port 5000", "--ringbuf-kib", "16384"], "bad-outer-csum")
+            out["filtered_out"] = self.kfree_config(
+                "checksum drops, --filter 'host 203.0.113.99' (matches none)",
+                ["--filter", "host 203.0.113.99", "--ringbuf-kib", "16384"], "bad-outer-csum")
             out["background_streamed"] = self.kfree_config(
                 "background drops streamed (--causes all): event, no packet to parse", ["--causes", "all"],
                 "netlink-purge")
@@ -669,10 +680,15 @@ class Bench:
 
     # ---- run
 
+    def wants(self, section: str) -> bool:
+        return not self.a.only or section in self.a.only.split(",")
+
     def run(self) -> dict:
         self.check_peers()
-        self.bench_drain()
-        self.bench_nft()
+        if self.wants("drain"):
+            self.bench_drain()
+        if self.wants("nft"):
+            self.bench_nft()
         prefix = f"vxb{os.urandom(2).hex()}"
         log(f"lab {prefix}: underlay {UNDERLAY}, pods {POD_NET}")
         self.res["bpf_stats_before"] = BpfStats.read()
@@ -682,10 +698,9 @@ class Bench:
             self.b = lab.receiver
             self.a_node = lab.node("a")
             self.res["foreign_drop_programs_start"] = foreign_drop_programs(set())
-            self.bench_footprint()
-            self.bench_throughput()
-            self.bench_kfree()
-            self.bench_storm()
+            for section in ("footprint", "throughput", "kfree", "storm"):
+                if self.wants(section):
+                    getattr(self, f"bench_{section}")()
             self.res["foreign_drop_programs_end"] = foreign_drop_programs(self.own_prog_ids)
         self.res["bpf_stats_after"] = BpfStats.read()
         self.res["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
@@ -774,14 +789,17 @@ def table(res: dict) -> list[Row]:
         rows.append(Row(S1, "floor: empty tc program on the same underlay, same traffic", bl.fmt_stat(tc_floor, "ns"),
                         "(calibration)", "run stats' own cost"))
     goals = {"streamed": 300, "parsed_not_streamed": None, "rate_limited": None, "counted_only": 60,
-             "background_streamed": None, "streamed_pcap": None, "streamed_stack": None}
+             "background_streamed": None, "streamed_pcap": None, "streamed_stack": None,
+             "streamed_filter_inner": None, "filtered_out": None}
     names = {"streamed": "kfree_skb, streamed (checksum, default)",
              "parsed_not_streamed": "kfree_skb, not streamed (--causes rp_filter; parsed+attributed)",
              "rate_limited": "kfree_skb, checksum over --bpf-event-rate 20000",
              "counted_only": "kfree_skb, counted only (background QUEUE_PURGE)",
              "background_streamed": "kfree_skb, background streamed (--causes all)",
              "streamed_pcap": "kfree_skb, streamed with --pcap (bytes captured)",
-             "streamed_stack": "kfree_skb, streamed with --stack"}
+             "streamed_stack": "kfree_skb, streamed with --stack",
+             "streamed_filter_inner": "kfree_skb, --filter-inner matching every drop",
+             "filtered_out": "kfree_skb, --filter matching no drop"}
     floors = Stat([x for k in kf for x in kf[k].get("floor_ns", {}).get("samples", [])])
     for k, goal in goals.items():
         if k in kf:
@@ -791,6 +809,9 @@ def table(res: dict) -> list[Row]:
                             f"<= {goal} ns" if goal else "(info)", bl.verdict(s.median, goal) if goal else ""))
             if goal:
                 rows += net_row(S1, s, floors, goal)
+            if kf[k].get("loader_cpu_ns_per_drop", {}).get("samples"):
+                rows.append(Row(S1, f"  loader CPU per drop ({names[k].split(', ', 1)[1]})",
+                                bl.fmt_stat(st(kf[k]["loader_cpu_ns_per_drop"]), "ns"), "(info)", ""))
     if floors.samples:
         rows.append(Row(S1, "floor: empty tp_btf/kfree_skb program, same storms", bl.fmt_stat(floors, "ns"),
                         "(calibration)", "run stats' own cost"))
@@ -945,6 +966,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--json", help="also write every raw sample here")
     ap.add_argument("--markdown", help="also write the table as Markdown here")
     ap.add_argument("--from-json", help="only print the table of an earlier --json file")
+    ap.add_argument("--only", help="comma-separated sections: drain,nft,footprint,throughput,kfree,storm")
     a = ap.parse_args(argv)
     if a.from_json:
         res = json.loads(Path(a.from_json).read_text())

@@ -122,6 +122,32 @@ TEST_F(EventTest, FastAndGeneralJsonAgreeWithAndWithoutARule) {
   EXPECT_TRUE(to_json(d, "n")["rule"]["comment"].is_string());
 }
 
+// The hand-written line is byte for byte nlohmann's, whatever evidence a drop carries.
+TEST_F(EventTest, FastJsonIsByteExactWithEvidence) {
+  auto base = decoder_.decode(outer_csum_drop());
+  CsumVerdict verified{true, "", "outer", "udp", 0x1a2b, 0xf00d, "pseudo_header_only"};
+  CsumVerdict unverified{false, "truncated: 96 of 600 bytes captured", "inner", "", 0, 0, ""};
+  std::vector<std::optional<RuleRecord>> rules = {
+      std::nullopt, RuleRecord{"ip", "filter", "cali-tw-x", 57, "cali:abc", true},
+      RuleRecord{"ip", "raw", "PREROUTING", 3, std::nullopt, false}};
+  for (const auto& rule : rules)
+    for (const auto& csum :
+         {std::optional<CsumVerdict>{}, std::optional(verified), std::optional(unverified)})
+      for (bool stack : {false, true}) {
+        auto d = base;
+        d.rule = rule;
+        d.csum = csum;
+        if (stack) d.stack = {"kfree_skb_reason+0x4d", "udp_queue_rcv_one_skb+0x153", "0xffffa001"};
+        std::ostringstream out;
+        {
+          JsonSink sink(out, "n");
+          sink.drop(d);
+          EXPECT_EQ(sink.fast_lines(), 1u) << "plain strings take the fast path";
+        }
+        EXPECT_EQ(out.str(), to_json(d, "n").dump() + "\n");
+      }
+}
+
 TEST(JsonSink, WritesOneFlushedLinePerObject) {
   std::ostringstream out;
   JsonSink sink(out, "n");
