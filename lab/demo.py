@@ -19,6 +19,7 @@ import vxlab
 
 ROOT = Path(__file__).resolve().parents[1]
 VXTRACE = os.environ.get("VXTRACE_BIN", str(ROOT / "build" / "loader" / "vxtrace"))
+PCAP = os.environ.get("VXTRACE_DEMO_PCAP", "/tmp/vxtrace-demo.pcapng")  # the drops, for Wireshark
 
 STEPS = [  # (scenario, keyword arguments, what a person should see)
     ("outer_csum", {"count": 1000, "bad": 37},
@@ -56,7 +57,7 @@ def main() -> int:
         banner(f"lab {lab.prefix}: nodes a/b/c on {lab.cfg.underlay}, vxlan.calico VNI {lab.cfg.vni}; "
                f"vxtrace runs in node b ({b.ns})")
         proc = subprocess.Popen(["ip", "netns", "exec", b.ns, VXTRACE, "--iface", b.underlay_dev,
-                                 "--node", "node-b"], stdout=subprocess.PIPE, text=True)
+                                 "--node", "node-b", "--pcap", PCAP], stdout=subprocess.PIPE, text=True)
         started = threading.Event()
         reader = threading.Thread(target=echo, args=(proc.stdout, started), daemon=True)
         reader.start()
@@ -74,7 +75,19 @@ def main() -> int:
             proc.send_signal(signal.SIGINT)
             proc.wait(20)
             reader.join(5)
+    if proc.returncode == 0:
+        show_capture()
     return proc.returncode
+
+
+def show_capture() -> None:
+    """The evidence to hand off: every streamed drop, its bytes and its story, in a pcapng."""
+    comments = subprocess.run(["tshark", "-r", PCAP, "-T", "fields", "-e", "frame.comment"],
+                              capture_output=True, text=True, timeout=60).stdout.splitlines()
+    banner(f"every streamed drop is also in {PCAP} ({len(comments)} packets), e.g. with "
+           f"tshark -r {PCAP} -T fields -e frame.comment:")
+    for c in [c for c in comments if "cause=checksum" in c][:2] + [c for c in comments if "rule=" in c][:1]:
+        print("  " + c)
 
 
 if __name__ == "__main__":
