@@ -1,5 +1,6 @@
 #include "evidence/pcapng_writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -14,6 +15,8 @@ constexpr uint16_t kOptEnd = 0, kOptComment = 1, kIfName = 2, kIfTsResol = 9, kS
 void u16(std::string& b, uint16_t v) { b.append(reinterpret_cast<const char*>(&v), 2); }
 void u32(std::string& b, uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); }
 void pad4(std::string& b) { b.append((4 - b.size() % 4) % 4, '\0'); }
+constexpr uint64_t padded(uint64_t n) { return (n + 3) & ~uint64_t{3}; }
+constexpr size_t kMaxComment = 0xFFFF;  // an option's length is 16 bits
 
 void option(std::string& b, uint16_t code, std::string_view value) {
   u16(b, code);
@@ -35,11 +38,12 @@ std::string block(uint32_t type, const std::string& body) {
 
 }  // namespace
 
-Result<std::unique_ptr<PcapngWriter>> PcapngWriter::open(const std::string& path,
-                                                         uint32_t snaplen) {
+Result<std::unique_ptr<PcapngWriter>> PcapngWriter::open(const std::string& path, uint32_t snaplen,
+                                                         PcapBuffering buffering) {
   bool stdout_ = path == "-";
   FILE* f = stdout_ ? stdout : std::fopen(path.c_str(), "wb");
   if (!f) return errno_error("--pcap " + path, errno);
+  if (buffering == PcapBuffering::unbuffered) std::setvbuf(f, nullptr, _IONBF, 0);
   std::unique_ptr<PcapngWriter> w(new PcapngWriter(f, !stdout_, snaplen));
   std::string shb;
   u32(shb, 0x1A2B3C4D);  // byte-order magic
@@ -60,11 +64,15 @@ PcapngWriter::~PcapngWriter() {
 }
 
 bool PcapngWriter::put(const std::string& block) {
-  if (ok_ && std::fwrite(block.data(), 1, block.size(), f_) != block.size()) {
+  if (!ok_) return false;
+  errno = 0;
+  if (std::fwrite(block.data(), 1, block.size(), f_) != block.size()) {
     ok_ = false;
     err_ = errno ? errno : EIO;
+    return false;
   }
-  return ok_;
+  bytes_ += block.size();
+  return true;
 }
 
 bool PcapngWriter::flush() {
@@ -75,7 +83,18 @@ bool PcapngWriter::flush() {
   return ok_;
 }
 
-uint32_t PcapngWriter::interface_id(const std::string& name) {
+// Layouts as written by interface_id() and write(): block header and trailer 12 bytes, fixed
+// fields, options padded to 4 bytes, the end-of-options marker 4.
+uint64_t PcapngWriter::packet_size(const std::string& interface, size_t packet_len,
+                                   size_t comment_len) const {
+  uint64_t size = 12 + 20 + padded(std::min<size_t>(packet_len, snaplen_)) + 4;
+  if (comment_len > 0) size += 4 + padded(std::min(comment_len, kMaxComment));
+  if (!interfaces_.contains(interface)) size += 12 + 8 + 4 + padded(interface.size()) + 8 + 4;
+  return size;
+}
+
+// The interface's id in this file; its description block is appended to `blocks` when new.
+uint32_t PcapngWriter::interface_id(const std::string& name, std::string& blocks) {
   auto it = interfaces_.find(name);
   if (it != interfaces_.end()) return it->second;
   std::string idb;
@@ -85,7 +104,7 @@ uint32_t PcapngWriter::interface_id(const std::string& name) {
   option(idb, kIfName, name);
   option(idb, kIfTsResol, std::string_view("\x09", 1));  // 10^-9 s
   u32(idb, kOptEnd);
-  put(block(kInterface, idb));
+  blocks += block(kInterface, idb);
   auto id = static_cast<uint32_t>(interfaces_.size());
   interfaces_.emplace(name, id);
   return id;
@@ -94,7 +113,8 @@ uint32_t PcapngWriter::interface_id(const std::string& name) {
 bool PcapngWriter::write(const std::string& interface, int64_t ts_unix_ns,
                          std::span<const uint8_t> packet, uint32_t orig_len,
                          const std::string& comment) {
-  uint32_t id = interface_id(interface);
+  std::string blocks;
+  uint32_t id = interface_id(interface, blocks);
   auto cap = static_cast<uint32_t>(std::min<size_t>(packet.size(), snaplen_));
   auto ts = static_cast<uint64_t>(ts_unix_ns < 0 ? 0 : ts_unix_ns);
   std::string epb;
@@ -105,9 +125,10 @@ bool PcapngWriter::write(const std::string& interface, int64_t ts_unix_ns,
   u32(epb, std::max(orig_len, cap));
   epb.append(reinterpret_cast<const char*>(packet.data()), cap);
   pad4(epb);
-  if (!comment.empty()) option(epb, kOptComment, comment.substr(0, 0xFFFF));
+  if (!comment.empty()) option(epb, kOptComment, comment.substr(0, kMaxComment));
   u32(epb, kOptEnd);
-  if (put(block(kEnhancedPacket, epb))) ++written_;
+  blocks += block(kEnhancedPacket, epb);
+  if (put(blocks)) ++written_;  // one fwrite: one write(2) when unbuffered
   return ok_;
 }
 

@@ -16,10 +16,15 @@
 
 namespace vxt {
 
+// unbuffered: each packet's blocks reach the file in one write(2), so a failed write is known
+// at once and leaves nothing behind in a buffer (the agent's exact counts rest on this).
+enum class PcapBuffering { buffered, unbuffered };
+
 class PcapngWriter {
  public:
   // `path` "-": standard output. Fails when the file cannot be created.
-  static Result<std::unique_ptr<PcapngWriter>> open(const std::string& path, uint32_t snaplen);
+  static Result<std::unique_ptr<PcapngWriter>> open(
+      const std::string& path, uint32_t snaplen, PcapBuffering buffering = PcapBuffering::buffered);
   ~PcapngWriter();
   PcapngWriter(const PcapngWriter&) = delete;
   PcapngWriter& operator=(const PcapngWriter&) = delete;
@@ -29,19 +34,23 @@ class PcapngWriter {
   bool write(const std::string& interface, int64_t ts_unix_ns, std::span<const uint8_t> packet,
              uint32_t orig_len, const std::string& comment);
   bool flush();
+  // Bytes the next write() would add: its packet block, and the interface's block when the
+  // interface is new to this file.
+  uint64_t packet_size(const std::string& interface, size_t packet_len, size_t comment_len) const;
+  uint64_t bytes() const { return bytes_; }  // handed to the file so far, section header included
   uint64_t written() const { return written_; }
   int error() const { return err_; }  // errno of the first failed write
 
  private:
   PcapngWriter(FILE* f, bool owned, uint32_t snaplen) : f_(f), owned_(owned), snaplen_(snaplen) {}
-  uint32_t interface_id(const std::string& name);
+  uint32_t interface_id(const std::string& name, std::string& blocks);
   bool put(const std::string& block);
 
   FILE* f_;
   bool owned_;
   uint32_t snaplen_;
   std::map<std::string, uint32_t> interfaces_;
-  uint64_t written_ = 0;
+  uint64_t written_ = 0, bytes_ = 0;
   bool ok_ = true;
   int err_ = 0;
 };
