@@ -106,24 +106,29 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
       ->check(CLI::IsMember({"auto", "tcx", "clsact"}));
 }
 
+// What the trace and the agent share about the dropped packets' bytes.
+void add_packet_options(CLI::App& app, Options& o) {
+  app.add_option("--filter", o.filter,
+                 "Stream (and capture) only drops whose packet, as dropped (outer IPv4 header "
+                 "while still encapsulated), matches this pcap-filter expression (tcpdump's "
+                 "language). Every drop is still counted");
+  app.add_option("--filter-inner", o.filter_inner,
+                 "Stream (and capture) only drops whose tunnelled packet (inside VXLAN, or as "
+                 "decapsulated) matches this pcap-filter expression");
+  app.add_option("--snaplen", o.snaplen, "Bytes of each packet --pcap writes")
+      ->capture_default_str()
+      ->check(CLI::Range(20u, static_cast<uint32_t>(VXT_CAPTURE_MAX)));
+}
+
 void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("--pcap", o.pcap,
                  "Write every streamed drop as pcapng (- for stdout, then events go to stderr's "
                  "log only): its bytes from the network header, cause and checksum verdict in "
                  "the packet comment. Checksum drops get a verdict in the events too");
-  app.add_option("--filter", o.filter,
-                 "Stream only drops whose packet, as dropped (outer IPv4 header while still "
-                 "encapsulated), matches this pcap-filter expression (tcpdump's language). "
-                 "Every drop is still counted");
-  app.add_option("--filter-inner", o.filter_inner,
-                 "Stream only drops whose tunnelled packet (inside VXLAN, or as decapsulated) "
-                 "matches this pcap-filter expression");
+  add_packet_options(app, o);
   app.add_flag(
       "--stack", o.stack,
       "Each streamed drop's kernel stack, symbolized (costs ~2 us a drop: off by default)");
-  app.add_option("--snaplen", o.snaplen, "Bytes of each packet --pcap writes")
-      ->capture_default_str()
-      ->check(CLI::Range(20u, static_cast<uint32_t>(VXT_CAPTURE_MAX)));
   app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
       ->check(seconds(0));
   app.add_option("--interval", o.interval_s, "Also print a summary every N seconds")
@@ -163,6 +168,23 @@ CLI::App* add_agent_command(CLI::App& app, Options& o, TraceFlags& f) {
                    "Peers with their own series in /metrics (most drops first)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 4096u));
+  agent
+      ->add_option("--pcap", o.pcap,
+                   "Also write every drop that passes --filter as pcapng to this file (not "
+                   "limited by --events-rate), rotated: PATH, PATH.1, ... (off by default)")
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            return s == "-" ? std::string("the agent writes a file (stdout carries its lines)")
+                            : std::string{};
+          },
+          "PATH"));
+  agent->add_option("--pcap-max-mib", a.pcap_max_mib, "MiB of one --pcap file before it rotates")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  agent->add_option("--pcap-files", a.pcap_files, "--pcap files kept, the live one included")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000u));
+  add_packet_options(*agent, o);
   return agent;
 }
 

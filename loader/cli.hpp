@@ -20,8 +20,10 @@ struct AgentOptions {
   double window_s = 5;           // aggregation window of repeated flows
   double rate = 100;             // JSON lines a second, on average
   double burst = 200;
-  uint32_t max_flows = 1024;  // distinct flows per window
-  uint32_t max_peers = 128;   // peers with per-peer series in /metrics
+  uint32_t max_flows = 1024;   // distinct flows per window
+  uint32_t max_peers = 128;    // peers with per-peer series in /metrics
+  uint32_t pcap_max_mib = 64;  // --pcap: size of one file
+  uint32_t pcap_files = 4;     // --pcap: files kept, the live one included
 };
 
 struct Options {
@@ -39,7 +41,7 @@ struct Options {
   AttachMode attach_mode = AttachMode::automatic;
   std::string node;  // defaults to the hostname
   std::string log_level = "info";
-  std::string pcap;                    // --pcap FILE: drops with their bytes, pcapng
+  std::string pcap;                    // --pcap FILE: pcapng of drops (agent: rotated)
   uint32_t snaplen = VXT_CAPTURE_MAX;  // bytes of each packet written there
   std::string filter, filter_inner;    // pcap-filter expressions on the streamed drops
   bool stack = false;                  // --stack: each streamed drop's kernel stack

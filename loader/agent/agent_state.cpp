@@ -15,11 +15,12 @@ void AgentState::set_tracer(const Tracer* t) {
 }
 
 void AgentState::publish(const std::vector<DeviceState>& devices, const StreamCounters& stream,
-                         uint64_t malformed_records, uint64_t link_resyncs,
-                         std::vector<std::string> underlay_ips, bool ready) {
+                         const std::optional<PcapCounters>& pcap, uint64_t malformed_records,
+                         uint64_t link_resyncs, std::vector<std::string> underlay_ips, bool ready) {
   std::lock_guard lock(mu_);
   base_.devices = devices;
   base_.stream = stream;
+  base_.pcap = pcap;
   base_.malformed_records = malformed_records;
   base_.link_resyncs = link_resyncs;
   base_.underlay_ips = std::move(underlay_ips);

@@ -20,8 +20,8 @@ class AgentState {
   void set_tracer(const Tracer* t);
   // The loop's view: devices, stream counters, readiness. Also its heartbeat.
   void publish(const std::vector<DeviceState>& devices, const StreamCounters& stream,
-               uint64_t malformed_records, uint64_t link_resyncs,
-               std::vector<std::string> underlay_ips, bool ready);
+               const std::optional<PcapCounters>& pcap, uint64_t malformed_records,
+               uint64_t link_resyncs, std::vector<std::string> underlay_ips, bool ready);
 
   // The drop rules' totals: a netlink read of the rulesets, so the loop does it every few seconds.
   void publish_rules(std::vector<RuleTotal> rules);

@@ -168,6 +168,21 @@ void write_stream(Exposition& e, const MetricsInput& in) {
   e.sample({}, c.write_errors);
 }
 
+void write_pcap(Exposition& e, const MetricsInput& in) {
+  if (!in.pcap) return;
+  const auto& c = in.pcap->files;
+  e.family("vxtrace_pcap_packets_written_total", "counter",
+           "Dropped packets written to the --pcap files (each file rotated and deleted in turn).");
+  e.sample({}, c.written);
+  e.family("vxtrace_pcap_write_errors_total", "counter",
+           "Dropped packets --pcap could not write (a full disk, a vanished directory): never "
+           "written.");
+  e.sample({}, c.write_errors);
+  e.family("vxtrace_pcap_rotations_total", "counter",
+           "--pcap files closed at their size limit and moved to PATH.1.");
+  e.sample({}, c.rotations);
+}
+
 void write_process(Exposition& e, const ProcessStats& p) {
   e.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
   e.sample({}, p.cpu_seconds);
@@ -219,6 +234,7 @@ std::string render_metrics(const MetricsInput& in) {
   write_self(e, in);
   write_devices(e, in);
   write_stream(e, in);
+  write_pcap(e, in);
   write_process(e, in.process);
   return e.take();
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "agent/event_stream.hpp"
 #include "agent/process_stats.hpp"
 #include "drop_reasons.hpp"
+#include "evidence/rotating_pcap.hpp"
 #include "summary.hpp"
 
 namespace vxt::agent {
@@ -23,6 +25,13 @@ namespace vxt::agent {
 // (cause, reason) -> drops, from the exact per-CPU counters.
 std::map<std::pair<std::string, std::string>, uint64_t> drops_by_cause_reason(
     const RawCounters& c, const DropReasons& reasons);
+
+// --pcap: drops handed to the capture (they passed --filter) = written + write_errors + no_bytes.
+struct PcapCounters {
+  uint64_t received = 0;
+  uint64_t no_bytes = 0;  // nothing captured to write (no network header in the linear data)
+  RotatingPcapCounters files;
+};
 
 struct MetricsInput {
   std::string version, kernel, node;
@@ -33,6 +42,7 @@ struct MetricsInput {
   size_t max_peers = 128;
   std::vector<DeviceState> devices;
   StreamCounters stream;
+  std::optional<PcapCounters> pcap;  // only with --pcap
   uint64_t link_resyncs = 0;
   bool ready = false;
   ProcessStats process;

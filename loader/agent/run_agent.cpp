@@ -9,6 +9,9 @@
 #include "agent/line_output.hpp"
 #include "agent/link_watch.hpp"
 #include "agent/node_addresses.hpp"
+#include "evidence/drop_filter.hpp"
+#include "evidence/pcap_sink.hpp"
+#include "evidence/rotating_pcap.hpp"
 #include "interfaces.hpp"
 #include "json_sink.hpp"
 #include "net_format.hpp"
@@ -77,6 +80,23 @@ json stream_json(const StreamCounters& c) {
           {"write_errors", c.write_errors}};
 }
 
+json pcap_json(const std::string& path, const PcapCounters& c) {
+  return {{"path", path},
+          {"received", c.received},
+          {"written", c.files.written},
+          {"bytes", c.files.bytes},
+          {"files_rotated", c.files.rotations},
+          {"rotated_out", c.files.rotated_out},
+          {"write_errors", c.files.write_errors},
+          {"no_bytes", c.no_bytes}};
+}
+
+std::unique_ptr<RotatingPcap> open_pcap(const Options& o) {
+  if (o.pcap.empty()) return nullptr;
+  return must(RotatingPcap::open(o.pcap, o.snaplen,
+                                 {uint64_t{o.agent.pcap_max_mib} << 20, o.agent.pcap_files}));
+}
+
 void log_change(const AttachChange& c) {
   const auto& d = c.device;
   if (c.attached)
@@ -107,6 +127,12 @@ class Agent {
   void start_line();
   void summary_line(bool final);
   void publish();
+  void on_drop(const DropRecord& d);
+  std::optional<PcapCounters> pcap_counters() const {
+    if (!pcap_) return std::nullopt;
+    return PcapCounters{pcap_->counters().offered + pcap_no_bytes_, pcap_no_bytes_,
+                        pcap_->counters()};
+  }
   StreamCounters stream_counters() const {
     auto c = stream_.counters();
     c.write_errors = out_->write_errors();
@@ -117,6 +143,10 @@ class Agent {
   std::vector<DeviceSpec> specs_;
   std::unique_ptr<LineOutput> out_;
   EventStream stream_;
+  // Both before the Tracer: a bad filter or an unwritable --pcap is said before any loading.
+  DropFilter filter_;
+  std::unique_ptr<RotatingPcap> pcap_;
+  uint64_t pcap_no_bytes_ = 0;  // drops for the capture that carried no bytes to write
   std::unique_ptr<Tracer> tracer_;
   LinkWatch watch_;
   bool started_ = false;
@@ -132,8 +162,10 @@ Agent::Agent(const Options& o)
       out_(must(LineOutput::open(o.agent.events))),
       stream_({o.agent.window_s, o.agent.rate, o.agent.burst, o.agent.max_flows}, o.node,
               [this](const json& j) { out_->write(j); }),
+      filter_(must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port))),
+      pcap_(open_pcap(o)),
       tracer_(std::make_unique<Tracer>(
-          o, [this](const DropRecord& d) { stream_.drop(d, Clock::now()); }, Devices::on_demand)),
+          o, [this](const DropRecord& d) { on_drop(d); }, Devices::on_demand)),
       watch_(must(LinkWatch::open())),
       follower_(
           specs_,
@@ -156,6 +188,21 @@ Agent::Agent(const Options& o)
                http_->port());
 }
 
+// The filter picks the drops for the stream and the capture alike (the counters see every
+// drop). The capture takes each one: its disk is bounded by rotation, not by the line rate.
+void Agent::on_drop(const DropRecord& d) {
+  if (filter_.active() && !filter_.pass(d)) return;
+  const auto now = Clock::now();
+  stream_.drop(d, now);
+  if (!pcap_) return;
+  if (d.packet.empty()) {
+    ++pcap_no_bytes_;
+    return;
+  }
+  pcap_->write(pcap_interface(d), d.ts_unix_ns, d.packet, d.orig_len, pcap_comment(d, o_.node),
+               now);
+}
+
 void Agent::start_line() {
   StartInfo info = tracer_->start_info();
   for (const auto& d : follower_.devices())
@@ -175,13 +222,15 @@ void Agent::summary_line(bool final) {
   s.elapsed_s = std::chrono::duration<double>(Clock::now() - t0_).count();
   auto j = to_json(s);
   j["stream"] = stream_json(stream_counters());
+  if (auto c = pcap_counters()) j["pcap"] = pcap_json(pcap_->path(), *c);
   out_->write(j);
 }
 
 void Agent::publish() {
   const auto& devices = follower_.devices();
-  state_.publish(devices, stream_counters(), tracer_->malformed_records(), watch_.resyncs(),
-                 ipv4_addresses(underlay_names(specs_)), underlays_attached(devices));
+  state_.publish(devices, stream_counters(), pcap_counters(), tracer_->malformed_records(),
+                 watch_.resyncs(), ipv4_addresses(underlay_names(specs_)),
+                 underlays_attached(devices));
 }
 
 void Agent::run() {
@@ -201,6 +250,7 @@ void Agent::run() {
       next_retry = now + kRetry;
     }
     stream_.tick(now);
+    if (pcap_) pcap_->tick(now);
     if (now >= next_rules) {
       state_.publish_rules(tracer_->netfilter_rules().rules);
       next_rules = now + kRulesEvery;

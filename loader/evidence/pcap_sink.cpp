@@ -22,11 +22,14 @@ std::string pcap_comment(const DropRecord& d, const std::string& node) {
   return c;
 }
 
+std::string pcap_interface(const DropRecord& d) {
+  return (d.ifname.empty() ? std::string("?") : d.ifname) + "@netns:" + std::to_string(d.netns);
+}
+
 void PcapSink::drop(const DropRecord& d) {
   if (d.packet.empty() || failed_) return;
-  auto iface =
-      (d.ifname.empty() ? std::string("?") : d.ifname) + "@netns:" + std::to_string(d.netns);
-  if (!w_->write(iface, d.ts_unix_ns, d.packet, d.orig_len, pcap_comment(d, node_))) failed_ = true;
+  if (!w_->write(pcap_interface(d), d.ts_unix_ns, d.packet, d.orig_len, pcap_comment(d, node_)))
+    failed_ = true;
 }
 
 }  // namespace vxt

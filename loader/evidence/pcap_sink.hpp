@@ -12,6 +12,8 @@ namespace vxt {
 
 // The packet comment: one line, `key=value` pairs.
 std::string pcap_comment(const DropRecord& d, const std::string& node);
+// The capture point, one pcapng interface each: "dev@netns:N".
+std::string pcap_interface(const DropRecord& d);
 
 class PcapSink : public Sink {
  public:

@@ -58,6 +58,27 @@ TEST(Metrics, ExactCountersWithConventionalNames) {
   EXPECT_EQ(t.find("background"), std::string::npos) << "never a per-peer cause";
 }
 
+TEST(Metrics, PcapCountersOnlyWithPcap) {
+  auto in = input();
+  EXPECT_EQ(render_metrics(in).find("vxtrace_pcap_"), std::string::npos) << "--pcap is off";
+  PcapCounters c;
+  c.files.written = 1200;
+  c.files.write_errors = 5;
+  c.files.rotations = 2;
+  in.pcap = c;
+  auto t = render_metrics(in);
+  EXPECT_TRUE(has(t,
+                  "# HELP vxtrace_pcap_packets_written_total Dropped packets written to the "
+                  "--pcap files (each file rotated and deleted in turn)."))
+      << t;
+  EXPECT_TRUE(has(t, "# TYPE vxtrace_pcap_packets_written_total counter"));
+  EXPECT_TRUE(has(t, "vxtrace_pcap_packets_written_total 1200"));
+  EXPECT_TRUE(has(t, "# TYPE vxtrace_pcap_write_errors_total counter"));
+  EXPECT_TRUE(has(t, "vxtrace_pcap_write_errors_total 5"));
+  EXPECT_TRUE(has(t, "# TYPE vxtrace_pcap_rotations_total counter"));
+  EXPECT_TRUE(has(t, "vxtrace_pcap_rotations_total 2"));
+}
+
 TEST(Metrics, PeerSeriesAreCappedKeepingTheWorst) {
   auto in = input();
   in.max_peers = 1;
