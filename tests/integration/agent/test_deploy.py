@@ -5,6 +5,7 @@ dashboard use is one the agent exports; the JSON Schema and log configs are well
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -18,6 +19,7 @@ import yaml
 from agent_run import ROOT, VXTRACE, Agent, http_get
 
 DEPLOY = ROOT / "deploy"
+PCAP_DIR = "/var/log/vxtrace"
 
 
 def load_all(name: str) -> list[dict]:
@@ -65,6 +67,12 @@ class ThrowawayNode:
 
 def manifest_args(container: dict, node: str) -> list[str]:
     return [a.replace("$(NODE_NAME)", node) for a in container["args"]]
+
+
+def commented_pcap_args() -> list[str]:
+    """The args the DaemonSet shows, commented out, to turn the capture on."""
+    text = (DEPLOY / "kubernetes" / "daemonset.yaml").read_text()
+    return re.findall(r"^\s*#\s*-\s*(--pcap\S*)\s*$", text, re.M)
 
 
 class Manifests(unittest.TestCase):
@@ -116,10 +124,26 @@ class Manifests(unittest.TestCase):
         self.assertEqual(sc["capabilities"]["drop"], ["ALL"])
         self.assertEqual(set(sc["capabilities"]["add"]), {"BPF", "PERFMON", "NET_ADMIN", "SYSLOG"})
         self.assertIn({"operator": "Exists"}, spec["tolerations"])
-        self.assertEqual({m["mountPath"] for m in self.container["volumeMounts"]}, {"/sys/kernel/btf"})
+        self.assertEqual({m["mountPath"] for m in self.container["volumeMounts"]}, {"/sys/kernel/btf", PCAP_DIR})
         res = self.container["resources"]
         self.assertTrue(res["requests"]["cpu"] and res["requests"]["memory"] and res["limits"]["memory"])
         self.assertNotIn("serviceAccountName", spec, "no RBAC: the agent never talks to the API server")
+
+    def test_pcap_volume_is_there_and_capture_is_off_by_default(self):
+        args = self.container["args"]
+        self.assertFalse([a for a in args if a.split("=", 1)[0] in ("--pcap", "--pcap-max-mib", "--pcap-files")],
+                         "no capture unless asked for")
+        mounts = {m["name"]: m for m in self.container["volumeMounts"]}
+        volumes = {v["name"]: v for v in self.pod["spec"]["volumes"]}
+        self.assertEqual(mounts["pcap"]["mountPath"], PCAP_DIR)
+        self.assertFalse(mounts["pcap"].get("readOnly", False))
+        self.assertEqual(volumes["pcap"]["hostPath"], {"path": PCAP_DIR, "type": "DirectoryOrCreate"})
+        on = commented_pcap_args()
+        self.assertEqual([a.split("=", 1)[0] for a in on], ["--pcap", "--pcap-max-mib", "--pcap-files"])
+        self.assertTrue(on[0].split("=", 1)[1].startswith(PCAP_DIR + "/"), "the file goes to the volume")
+        help_text = agent_help()
+        for a in on:
+            self.assertRegex(help_text, rf"(^|[ ,]){re.escape(a.split('=', 1)[0])}\b")
 
     def test_image_matches_the_dockerfile(self):
         dockerfile = (DEPLOY / "Dockerfile").read_text()
@@ -143,6 +167,18 @@ class Manifests(unittest.TestCase):
                 self.assertEqual(start["attached"][0]["ifname"], "eth0", "the default-route device")
                 code, _ = ag.stop()
             self.assertEqual(code, 0, ag.stderr)
+
+    def test_the_commented_pcap_args_turn_the_capture_on(self):
+        with ThrowawayNode() as node, tempfile.TemporaryDirectory() as d:
+            on = [a.replace(PCAP_DIR, d) for a in commented_pcap_args()]
+            args = manifest_args(self.container, "node-x")[1:] + on
+            with Agent(node.ns, *args, listen=False) as ag:
+                self.assertEqual(http_get(node.ns, "/healthz")[0], 200)
+                self.assertIn("vxtrace_pcap_packets_written_total", ag.metrics_text())
+                code, _ = ag.stop()
+            self.assertEqual(code, 0, ag.stderr)
+            self.assertEqual(os.listdir(d), ["drops.pcapng"])
+            self.assertEqual(ag.of_type("summary")[-1]["pcap"]["path"], f"{d}/drops.pcapng")
 
 
 class RulesAndDashboard(unittest.TestCase):
