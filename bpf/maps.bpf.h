@@ -59,6 +59,22 @@ struct {
 } node_addrs SEC(".maps");
 
 __u32 node_addrs_known;
+/* Bumped by the loader after every change of node_addrs: what a CPU cached before is void. */
+__u32 node_addrs_gen;
+
+/* Each CPU's last outer destination found in node_addrs, with the generation it was found
+ * in: a storm's drops are all addressed to the same address, and the hash is not free. */
+struct node_addr_hit {
+	__u32 addr;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct node_addr_hit);
+} node_addr_cache SEC(".maps");
 
 /* --bpf-event-rate: a token bucket per CPU, kept as nanoseconds of credit. */
 struct event_bucket {

@@ -38,6 +38,11 @@ const volatile bool capture = false;
 const volatile bool stack = false;
 const volatile __u64 event_cost_ns = 0;
 const volatile __u64 event_burst_ns = 0;
+/* Ring wakeups: the reader is woken only once this many bytes wait (else it reads on its
+ * own clock). The kernel's default wakes it for every record that finds it caught up, and
+ * each wakeup is an irq_work on the dropping CPU: a self-IPI, a VM exit under
+ * virtualization. 0: the kernel's default. */
+const volatile __u64 wakeup_bytes = 0;
 
 /* Kernel reason -> cause, filled by the loader from the running kernel's BTF before the
  * kfree_skb program is attached. A zero (unfilled) entry reads as VXT_CAUSE_OTHER; an entry
@@ -231,6 +236,14 @@ static __always_inline void capture_packet(struct sk_buff *skb, struct vxt_drop_
 	c->cap_len = len;
 }
 
+static __always_inline __u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct sock *rx_sk,
 				      void *location,
 				      __u32 reason, __u8 cause, __u8 ct,
@@ -263,8 +276,16 @@ static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct soc
 	e->ct_state = ct;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	/* NUL-terminated within IFNAMSIZ; the reader stops at the NUL. */
-	if (!dev || bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name) < 0)
+	if (dev) {
+		/* Two BTF-typed 8-byte loads (fault-safe, no helper call), not bpf_probe_read. */
+		__u64 *to = (__u64 *)e->ifname;
+		const __u64 *from = (const __u64 *)dev->name;
+
+		to[0] = from[0];
+		to[1] = from[1];
+	} else {
 		e->ifname[0] = 0;
+	}
 	e->flow = *flow;
 	e->tunnel = *tun;
 	if (c) {
@@ -276,7 +297,7 @@ static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct soc
 		if (capture)
 			capture_packet(skb, c);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	stat_inc(VXT_STAT_EVENTS);
 }
 
@@ -456,10 +477,22 @@ static __always_inline __u8 cause_by_site(struct sk_buff *skb, __u64 location, _
  * header is ours when addressed to us. */
 static __always_inline bool addressed_here(const struct vxt_tunnel *tun)
 {
-	__u32 local = tun->local;
+	__u32 local = tun->local, zero = 0, gen;
+	struct node_addr_hit *hit;
+	bool ours;
 
-	return tun->source == VXT_TUNNEL_JOINED || !node_addrs_known ||
-	       bpf_map_lookup_elem(&node_addrs, &local);
+	if (tun->source == VXT_TUNNEL_JOINED || !node_addrs_known)
+		return true;
+	gen = *(volatile __u32 *)&node_addrs_gen; /* read before the lookup it vouches for */
+	hit = bpf_map_lookup_elem(&node_addr_cache, &zero);
+	if (hit && hit->addr == local && hit->gen == gen)
+		return true;
+	ours = bpf_map_lookup_elem(&node_addrs, &local) != NULL;
+	if (ours && hit) {
+		hit->addr = local;
+		hit->gen = gen;
+	}
+	return ours;
 }
 
 static __always_inline int handle_drop(void *ctx, struct sk_buff *skb, void *location, __u32 reason,

@@ -63,6 +63,11 @@ std::unique_ptr<BpfProgram> BpfProgram::load(const BpfConfig& config, const Drop
   skel->rodata->per_cpu_offset_addr = per_cpu_offset;
   if (int err = bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes))
     throw FatalError(errno_error("bad ring buffer size", err));
+  // The reader is woken when a quarter of the ring waits, and otherwise reads on its own
+  // clock (every poll timeout, 100 ms): a storm then costs a few hundred wakeups a second,
+  // not one per reader round trip, and three quarters of the ring stay free for the burst
+  // that arrives while the reader wakes.
+  skel->rodata->wakeup_bytes = config.ringbuf_bytes / 4;
   // The tunnel join's slots: per-CPU arrays, or where another CPU's cannot be read, one
   // array of every CPU's slots; the map not in use keeps a single entry.
   int cpus = libbpf_num_possible_cpus();
@@ -116,6 +121,8 @@ void BpfProgram::set_node_addresses(const std::optional<std::vector<uint32_t>>& 
   for (uint32_t a : node_addrs_)
     if (!std::binary_search(want.begin(), want.end(), a)) bpf_map_delete_elem(fd, &a);
   node_addrs_ = want;
+  // Void every CPU's cached hit (the removed address may be one), then announce.
+  __atomic_add_fetch(&skel_->bss->node_addrs_gen, 1, __ATOMIC_SEQ_CST);
   skel_->bss->node_addrs_known = addrs ? 1 : 0;
 }
 

@@ -35,6 +35,12 @@ int RingReader::poll(int timeout_ms) {
   {
     OutputBatch batch;  // the handlers' lines are flushed once, when this poll has handed on all
     n = ring_buffer__poll(rb_, timeout_ms);
+    // The kernel wakes the reader only once a quarter of the ring waits (wakeup_bytes): what
+    // came in below that is read here, on the reader's own clock. epoll cannot see it.
+    if (n >= 0) {
+      int more = ring_buffer__consume(rb_);
+      n = more < 0 ? more : n + more;
+    }
   }
   if (n > 0 && timeout_ms != 0) {
     timespec gather{0, kGatherNs};
