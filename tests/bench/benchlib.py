@@ -60,6 +60,44 @@ def overhead_pct(ratios: list[float]) -> Stat:
     return Stat([100.0 * (1.0 - r) for r in ratios])
 
 
+# Two-sided 95 % Student t quantiles by degrees of freedom (beyond 30: the normal's 1.96).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+        18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def mean_ci95(xs: list[float]) -> tuple[float, float, float] | None:
+    """Mean and its 95 % confidence interval (t), for paired differences: (mean, lo, hi)."""
+    n = len(xs)
+    if n < 2:
+        return None
+    mean = sum(xs) / n
+    sd = (sum((x - mean) ** 2 for x in xs) / (n - 1)) ** 0.5
+    df = n - 1
+    t = _T95.get(df) or (_T95[max(k for k in _T95 if k <= df)] if df < 30 else 1.96)
+    half = t * sd / n ** 0.5
+    return mean, mean - half, mean + half
+
+
+def ci_verdict(ci: tuple[float, float, float] | None, goal: float) -> str:
+    """A goal 'at most `goal`' judged on an interval: met only when all of it is below."""
+    if ci is None:
+        return "n/a"
+    _, lo, hi = ci
+    if hi <= goal:
+        return "met"
+    if lo > goal:
+        return f"MISSED (all of the interval > {goal:g})"
+    return "undecided (interval spans the goal)"
+
+
+def cpu_busy_ns(stat_text: str) -> int:
+    """Time all CPUs spent not idle, from /proc/stat's first line (USER_HZ = 100)."""
+    f = [int(x) for x in stat_text.splitlines()[0].split()[1:]]
+    idle = f[3] + (f[4] if len(f) > 4 else 0)  # idle + iowait
+    return (sum(f[:8]) - idle) * 10_000_000
+
+
 def abba_order(pairs: int) -> list[tuple[str, str]]:
     """Run order for interleaved pairs: (without, with), (with, without), ... so a drift of the
     machine during the run biases neither side."""

@@ -38,6 +38,19 @@ class Stats(unittest.TestCase):
         with self.assertRaises(ValueError):
             bl.paired_ratios([1.0], [1.0, 2.0])
 
+    def test_confidence_interval_and_its_verdict(self):
+        mean, lo, hi = bl.mean_ci95([1.0, 2.0, 3.0])
+        self.assertAlmostEqual(mean, 2.0)
+        self.assertAlmostEqual(hi - mean, 4.303 * 1.0 / 3 ** 0.5, places=3)
+        self.assertIsNone(bl.mean_ci95([1.0]))
+        self.assertEqual(bl.ci_verdict((1.0, 0.5, 1.5), 2.0), "met")
+        self.assertTrue(bl.ci_verdict((3.0, 2.5, 3.5), 2.0).startswith("MISSED"))
+        self.assertTrue(bl.ci_verdict((2.0, 1.0, 3.0), 2.0).startswith("undecided"))
+
+    def test_cpu_busy(self):
+        text = "cpu  100 5 50 1000 20 3 2 0 0 0\ncpu0 1 2 3 4\n"
+        self.assertEqual(bl.cpu_busy_ns(text), (100 + 5 + 50 + 3 + 2) * 10_000_000)
+
     def test_abba(self):
         self.assertEqual(bl.abba_order(3), [("without", "with"), ("with", "without"), ("without", "with")])
 
