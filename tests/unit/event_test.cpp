@@ -122,6 +122,32 @@ TEST_F(EventTest, FastAndGeneralJsonAgreeWithAndWithoutARule) {
   EXPECT_TRUE(to_json(d, "n")["rule"]["comment"].is_string());
 }
 
+// Any byte nlohmann escapes, at any position of a string (the plainness check reads eight
+// bytes at a time), sends the line through nlohmann; plain ones of any length do not.
+TEST_F(EventTest, EveryEscapedByteIsFoundWherever) {
+  auto base = decoder_.decode(outer_csum_drop());
+  for (unsigned char bad : {0x00, 0x01, 0x1f, 0x22, 0x5c, 0x7f})  // bytes >= 0x80 arrive escaped
+    for (size_t len = 1; len <= 24; ++len)
+      for (size_t at = 0; at <= len; ++at) {
+        auto d = base;
+        d.location = std::string(len, 'a');
+        if (at < len) d.location[at] = static_cast<char>(bad);
+        std::ostringstream out;
+        JsonSink sink(out, "n");
+        sink.drop(d);
+        EXPECT_EQ(sink.fast_lines(), at == len ? 1u : 0u) << int(bad) << " " << len << " " << at;
+        EXPECT_EQ(out.str(), to_json(d, "n").dump() + "\n");
+      }
+  for (unsigned char good : {0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7e}) {
+    auto d = base;
+    d.location = std::string(17, static_cast<char>(good));
+    std::ostringstream out;
+    JsonSink sink(out, "n");
+    sink.drop(d);
+    EXPECT_EQ(sink.fast_lines(), 1u) << int(good);
+  }
+}
+
 // The hand-written line is byte for byte nlohmann's, whatever evidence a drop carries.
 TEST_F(EventTest, FastJsonIsByteExactWithEvidence) {
   auto base = decoder_.decode(outer_csum_drop());
