@@ -156,6 +156,7 @@ json to_json(const Summary& s) {
           {"joined", s.join_hits},
           {"joined_other_cpu", s.join_other_cpu},
           {"malformed_vxlan", s.malformed},
+          {"malformed_records", s.malformed_records},
           {"peer_drops_elsewhere", s.peer_drops_elsewhere},
           {"netfilter_rules", rules},
           {"peer_map_full", s.peer_map_full}};

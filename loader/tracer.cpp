@@ -135,7 +135,7 @@ void Tracer::drain() {
 
 Summary Tracer::summary() const {
   auto s = summarize(raw_counters(), reasons_);
-  s.malformed += reader_->malformed();
+  s.malformed_records = reader_->malformed();
   nf::apply_rule_totals(s, rules_->totals());
   return s;
 }

@@ -21,7 +21,7 @@ void AgentState::publish(const std::vector<DeviceState>& devices, const StreamCo
   base_.devices = devices;
   base_.stream = stream;
   base_.pcap = pcap;
-  base_.malformed_records = malformed_records;
+  malformed_records_ = malformed_records;
   base_.link_resyncs = link_resyncs;
   base_.underlay_ips = std::move(underlay_ips);
   base_.ready = ready && tracer_;
@@ -40,6 +40,7 @@ HttpResponse AgentState::metrics() const {
   auto raw = tracer_->raw_counters();
   in.drops = drops_by_cause_reason(raw, tracer_->reasons());
   in.summary = summarize(raw, tracer_->reasons());
+  in.summary.malformed_records = malformed_records_;  // the loop's count, as in its summary lines
   in.process = read_process_stats();
   return {200, render_metrics(in), "text/plain; version=0.0.4; charset=utf-8"};
 }

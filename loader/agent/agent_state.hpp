@@ -34,6 +34,7 @@ class AgentState {
   mutable std::mutex mu_;
   const Tracer* tracer_ = nullptr;
   MetricsInput base_;
+  uint64_t malformed_records_ = 0;  // the ring reader's, which only the loop may read
   std::chrono::steady_clock::time_point heartbeat_ = std::chrono::steady_clock::now();
 };
 

@@ -131,7 +131,7 @@ void write_self(Exposition& e, const MetricsInput& in) {
   e.sample({}, s.malformed);
   e.family("vxtrace_malformed_records_total", "counter",
            "Ring buffer records that failed validation (never decoded).");
-  e.sample({}, in.malformed_records);
+  e.sample({}, s.malformed_records);
   e.family("vxtrace_peer_map_full_total", "counter",
            "Packets of a new peer not counted per peer: the BPF peer map (4096) was full.");
   e.sample({}, s.peer_map_full);

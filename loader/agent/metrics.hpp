@@ -38,7 +38,6 @@ struct MetricsInput {
   std::vector<std::string> underlay_ips;  // this node's, for vxtrace_node_info
   std::map<std::pair<std::string, std::string>, uint64_t> drops;
   Summary summary;  // peers and vxtrace's own counters
-  uint64_t malformed_records = 0;
   size_t max_peers = 128;
   std::vector<DeviceState> devices;
   StreamCounters stream;

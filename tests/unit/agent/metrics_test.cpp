@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "json_sink.hpp"
+
 namespace vxt::agent {
 namespace {
 
@@ -107,6 +109,20 @@ TEST(Metrics, DropsByCauseAndReasonFromTheRawSlots) {
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ((m[{"checksum", "UDP_CSUM"}]), 5u);
   EXPECT_EQ((m[{"other", "SUBSYSTEM"}]), 1u);
+}
+
+TEST(Metrics, MalformedCountsAgreeWithTheJsonSummary) {
+  // Packets to the VXLAN port that did not parse, and ring records that failed validation:
+  // two counts, each under one name in /metrics and in the summary line.
+  auto in = input();
+  in.summary.malformed = 60;
+  in.summary.malformed_records = 2;
+  auto t = render_metrics(in);
+  EXPECT_TRUE(has(t, "vxtrace_malformed_vxlan_packets_total 60")) << t;
+  EXPECT_TRUE(has(t, "vxtrace_malformed_records_total 2")) << t;
+  auto j = to_json(in.summary);
+  EXPECT_EQ(j["malformed_vxlan"], 60);
+  EXPECT_EQ(j["malformed_records"], 2);
 }
 
 }  // namespace
