@@ -20,7 +20,7 @@ bool has_cap(const __user_cap_data_struct (&data)[2], int cap) {
 
 }  // namespace
 
-Result<bool> check_capabilities() {
+Result<void> check_capabilities() {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (syscall(SYS_capget, &hdr, data)) return errno_error("capget", errno);
@@ -31,23 +31,23 @@ Result<bool> check_capabilities() {
   if (!has_cap(data, kCapNetAdmin)) missing += " CAP_NET_ADMIN";
   if (!missing.empty())
     return Error{"missing capabilities:" + missing + " (run as root or grant them)"};
-  return true;
+  return {};
 }
 
-Result<bool> check_btf() {
+Result<void> check_btf() {
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
     return errno_error(
         "kernel BTF not available at /sys/kernel/btf/vmlinux (needs CONFIG_DEBUG_INFO_BTF=y)",
         errno);
-  return true;
+  return {};
 }
 
-Result<bool> ensure_file_descriptors() {
+Result<void> ensure_file_descriptors() {
   // ~20 maps and programs, a link per device and the tracepoints, BTF, netlink sockets.
   constexpr rlim_t kNeeded = 64, kWanted = 1024;
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim)) return errno_error("getrlimit(RLIMIT_NOFILE)", errno);
-  if (lim.rlim_cur >= kWanted) return true;
+  if (lim.rlim_cur >= kWanted) return {};
   rlimit raised = lim;
   raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kWanted : std::min(kWanted, lim.rlim_max);
   if (raised.rlim_cur > lim.rlim_cur) setrlimit(RLIMIT_NOFILE, &raised);
@@ -55,7 +55,7 @@ Result<bool> ensure_file_descriptors() {
     return Error{"RLIMIT_NOFILE is " + std::to_string(raised.rlim_cur) +
                  " (hard limit): vxtrace needs " + std::to_string(kNeeded) +
                  " file descriptors; raise it, e.g. ulimit -n 1024"};
-  return true;
+  return {};
 }
 
 std::string kernel_release() {

@@ -1,6 +1,7 @@
 // Recoverable errors as values: a message with its errno, or a value.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -30,6 +31,19 @@ class [[nodiscard]] Result {
   std::variant<T, Error> v_;
 };
 
+// Success, or an error, for steps that have no value to return: `return {};` is success.
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  explicit operator bool() const { return !error_; }
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
+};
+
 // Thrown only for fatal start-up errors; main() prints it as one line.
 struct FatalError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -43,6 +57,10 @@ template <typename T>
 T must(Result<T> r) {
   if (!r) throw FatalError(r.error());
   return std::move(*r);
+}
+
+inline void must(const Result<void>& r) {
+  if (!r) throw FatalError(r.error());
 }
 
 }  // namespace vxt

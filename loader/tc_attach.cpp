@@ -81,7 +81,7 @@ Result<TcAttachment> TcAttachment::attach(int ifindex, const std::string& ifname
   return a;
 }
 
-Result<bool> TcAttachment::attach_clsact(int prog_fd, const std::set<uint32_t>& used) {
+Result<void> TcAttachment::attach_clsact(int prog_fd, const std::set<uint32_t>& used) {
   bpf_tc_hook hook = ingress_hook(ifindex_);
   int err = bpf_tc_hook_create(&hook);  // EEXIST: someone's clsact is already there, share it
   if (err && err != -EEXIST) return errno_error("cannot create clsact qdisc on " + ifname_, err);
@@ -100,7 +100,7 @@ Result<bool> TcAttachment::attach_clsact(int prog_fd, const std::set<uint32_t>& 
   if (err) return errno_error("cannot attach clsact filter on " + ifname_, err);
   tc_handle_ = opts.handle;
   tc_priority_ = opts.priority;
-  return true;
+  return {};
 }
 
 TcAttachment::TcAttachment(TcAttachment&& o) noexcept

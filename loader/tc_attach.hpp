@@ -40,7 +40,7 @@ class TcAttachment {
  private:
   TcAttachment(std::string ifname, int ifindex) : ifname_(std::move(ifname)), ifindex_(ifindex) {}
   static Result<int> attach_tcx(int ifindex, int prog_fd);
-  Result<bool> attach_clsact(int prog_fd, const std::set<uint32_t>& used_priorities);
+  Result<void> attach_clsact(int prog_fd, const std::set<uint32_t>& used_priorities);
   std::string ifname_;
   int ifindex_;
   int link_fd_ = -1;

@@ -42,7 +42,7 @@ Result<LinkWatch> LinkWatch::open() {
 }
 
 // A full dump on a socket of its own, so its replies never mix with the event stream.
-Result<bool> LinkWatch::resync() {
+Result<void> LinkWatch::resync() {
   auto nl = doctor::NlSocket::open(NETLINK_ROUTE);
   if (!nl) return nl.error();
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
@@ -55,7 +55,7 @@ Result<bool> LinkWatch::resync() {
   if (!r) return r.error();
   table_ = std::move(fresh);
   ++resyncs_;
-  return true;
+  return {};
 }
 
 Result<bool> LinkWatch::drain() {

@@ -25,7 +25,7 @@ class LinkWatch {
   uint64_t resyncs() const { return resyncs_; }
 
  private:
-  Result<bool> resync();
+  Result<void> resync();
   struct Closer {
     void operator()(mnl_socket* s) const { mnl_socket_close(s); }
   };

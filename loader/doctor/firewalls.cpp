@@ -35,7 +35,7 @@ std::string manager_of(const NftChain& c) {
   return "nftables";
 }
 
-Result<bool> dump_objects(NlSocket& nl, uint16_t msg, std::vector<NftChain>& out) {
+Result<void> dump_objects(NlSocket& nl, uint16_t msg, std::vector<NftChain>& out) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | msg;

@@ -15,7 +15,7 @@ Result<NlSocket> NlSocket::open(int bus) {
   return s;
 }
 
-Result<bool> NlSocket::dump(nlmsghdr* req, const std::function<void(const nlmsghdr*)>& on_msg) {
+Result<void> NlSocket::dump(nlmsghdr* req, const std::function<void(const nlmsghdr*)>& on_msg) {
   req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   req->nlmsg_seq = static_cast<uint32_t>(time(nullptr));
   if (mnl_socket_sendto(sock_.get(), req, req->nlmsg_len) < 0)
@@ -30,7 +30,7 @@ Result<bool> NlSocket::dump(nlmsghdr* req, const std::function<void(const nlmsgh
     if (n < 0) return errno_error("netlink receive", errno);
     int rc = mnl_cb_run(buf.data(), n, req->nlmsg_seq, port_, cb,
                         const_cast<std::function<void(const nlmsghdr*)>*>(&on_msg));
-    if (rc == MNL_CB_STOP) return true;
+    if (rc == MNL_CB_STOP) return {};
     if (rc < 0) return errno_error("netlink dump", errno);
   }
 }

@@ -15,7 +15,7 @@ class NlSocket {
  public:
   static Result<NlSocket> open(int bus);  // NETLINK_ROUTE, NETLINK_NETFILTER
   // Sends `req` (an NLM_F_DUMP request built in `buf`) and calls `on_msg` for each reply.
-  Result<bool> dump(nlmsghdr* req, const std::function<void(const nlmsghdr*)>& on_msg);
+  Result<void> dump(nlmsghdr* req, const std::function<void(const nlmsghdr*)>& on_msg);
 
  private:
   struct Closer {

@@ -94,7 +94,7 @@ void on_neigh(const nlmsghdr* nlh, Topology& topo) {
     topo.neighs.push_back({nd->ndm_ifindex, ipv4(t[NDA_DST]), mac(t[NDA_LLADDR])});
 }
 
-Result<bool> dump(NlSocket& nl, nlmsghdr* req, Topology& topo,
+Result<void> dump(NlSocket& nl, nlmsghdr* req, Topology& topo,
                   void (*handler)(const nlmsghdr*, Topology&)) {
   return nl.dump(req, [&](const nlmsghdr* m) { handler(m, topo); });
 }
