@@ -49,8 +49,7 @@ std::string systemd_unit(const std::string& dev, const std::string& features) {
   return fmt::format(
       "systemd unit /etc/systemd/system/vxlan-offloads.service: [Unit] After=network-online.target "
       "[Service] Type=oneshot ExecStart=/usr/sbin/ethtool -K {} {} [Install] "
-      "WantedBy=multi-user.target (or the seed-000 DaemonSet running the same ethtool on every "
-      "node)",
+      "WantedBy=multi-user.target (or a DaemonSet running the same ethtool on every node)",
       dev, features);
 }
 
@@ -155,7 +154,8 @@ Finding local_kernel(const std::string& release, const DeviceNames& n) {
                 {"tx-checksum-ip-generic", true}};
   f.root_cause =
       "This kernel can send MASQUERADEd Service packets with a wrong inner TCP/UDP "
-      "checksum, which peers' pods drop (1 s or 63 s connection delays, seed 003).";
+      "checksum, which peers' pods drop (the 1 s or 63 s connection delays to Services over "
+      "Calico VXLAN).";
   f.run_on = "this node";
   f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
   f.persistent = {fmt::format("upgrade the kernel to {} or later", inner_csum_fix_versions()),

@@ -99,7 +99,7 @@ std::vector<Finding> firewall_findings(const std::set<std::string>& managers) {
   f.root_cause =
       "Several firewall managers install rules on the same netfilter hooks, so each "
       "can drop what another (and Calico) allows, and reloads undo each other "
-      "(seed 004).";
+      "(e.g. UFW and firewalld both enabled).";
   f.run_on = "this node";
   // Keep one, as seed 004 did (UFW stayed, firewalld went); the others are disabled.
   std::string keep = managers.count("ufw") ? "ufw" : *managers.begin();

@@ -42,8 +42,8 @@ std::vector<std::string> rp_filter_persistent(const RpEffective& e) {
   if (e.dev_value > 0) lines.push_back(fmt::format("  net/ipv4/conf/{}/rp_filter = 0", e.dev));
   lines.push_back(
       "then `sysctl --system`; the device line must be re-applied when the device is "
-      "re-created (a systemd unit After=network-online.target, or the seed-000 "
-      "DaemonSet that normalizes rp_filter on every node)");
+      "re-created (a systemd unit After=network-online.target, or a DaemonSet that "
+      "normalizes rp_filter on every node)");
   return lines;
 }
 

@@ -56,7 +56,7 @@ Finding device_missing(const Topology& t, const VxlanNames& n) {
   f.evidence = {
       {"vxlan_dev", n.vxlan_dev}, {"present", false}, {"pod_routes_via_underlay", routes}};
   f.root_cause =
-      "Calico runs without VXLAN encapsulation (IPPool vxlanMode: Never, seed 001), so packets "
+      "Calico runs without VXLAN encapsulation (IPPool vxlanMode: Never), so packets "
       "to other nodes' pods leave unencapsulated and die unless the underlay routes pod CIDRs.";
   f.run_on = "the cluster (kubectl)";
   f.fix_now = {kCalicoVxlanOn, kRestartCalico};
