@@ -102,15 +102,20 @@ static __always_inline void stat_inc(__u32 stat)
 	count_u64(&stats, stat);
 }
 
-/* Per-CPU hash: lookup, else insert a zero value and look again. */
+#define EEXIST 17 /* errno: the key is there already */
+
+/* Per-CPU hash: lookup, else insert a zero value and look again. Two CPUs may insert the
+ * same new key at once: the loser's -EEXIST is not a full map. */
 static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero,
 					    __u32 full_stat)
 {
 	void *v = bpf_map_lookup_elem(map, key);
+	long err;
 
 	if (v)
 		return v;
-	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && full_stat < VXT_STAT_COUNT)
+	err = bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	if (err && err != -EEXIST && full_stat < VXT_STAT_COUNT)
 		stat_inc(full_stat);
 	return bpf_map_lookup_elem(map, key);
 }

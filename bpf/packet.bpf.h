@@ -14,6 +14,11 @@
 #define IPPROTO_UDP    17
 #define VXLAN_HLEN     8
 #define VXLAN_FLAG_VNI 0x08 /* "I" flag: the VNI field is valid */
+#define UDP_HLEN       8
+#define UDP_LEN_OFF    4  /* struct udphdr.len */
+#define TCP_FLAGS_OFF  13 /* the byte after data offset: FIN SYN RST PSH ACK URG ECE CWR */
+#define ICMP_ECHO_HLEN 6  /* type, code, checksum, identifier */
+#define ICMP_ID_OFF    4
 
 /* kfree_skb reads the dropped packet's headers once, in one bpf_probe_read_kernel() of this
  * many bytes (outer IPv4+UDP+VXLAN, inner Ethernet+IPv4+L4 when both IHLs are 5), instead of
@@ -135,14 +140,14 @@ static __always_inline __u32 parse_ipv4(struct pkt_reader *r, bool kernel, __u32
 		f->sport = p.source;
 		f->dport = p.dest;
 		if (ip.protocol == IPPROTO_TCP)
-			pkt_load(r, kernel, l4 + 13, &f->tcp_flags, 1);
+			pkt_load(r, kernel, l4 + TCP_FLAGS_OFF, &f->tcp_flags, 1);
 	} else if (ip.protocol == IPPROTO_ICMP) {
-		__u8 icmp[6];
+		__u8 icmp[ICMP_ECHO_HLEN];
 
 		if (pkt_load(r, kernel, l4, icmp, sizeof(icmp)))
 			return 0;
-		f->sport = (__u16)icmp[0] << 8 | icmp[1];
-		__builtin_memcpy(&f->dport, &icmp[4], 2);
+		f->sport = (__u16)icmp[0] << 8 | icmp[1]; /* type, code */
+		__builtin_memcpy(&f->dport, &icmp[ICMP_ID_OFF], 2);
 	}
 	return l4;
 }
@@ -168,16 +173,17 @@ static __always_inline int parse_packet(struct pkt_reader *r, bool kernel, __u32
 	if (!l4 || p->outer.proto != IPPROTO_UDP || p->outer.dport != vxlan_port)
 		return 1;
 	p->is_vxlan = 1;
-	if (pkt_load(r, kernel, l4 + 4, &udp_len, sizeof(udp_len)) || bpf_ntohs(udp_len) < 8)
+	if (pkt_load(r, kernel, l4 + UDP_LEN_OFF, &udp_len, sizeof(udp_len)) ||
+	    bpf_ntohs(udp_len) < UDP_HLEN)
 		return 1;
 	if (l4 + bpf_ntohs(udp_len) < r->end) /* the VXLAN payload ends with the datagram */
 		r->end = l4 + bpf_ntohs(udp_len);
-	if (pkt_load(r, kernel, l4 + 8, &vx, sizeof(vx)))
+	if (pkt_load(r, kernel, l4 + UDP_HLEN, &vx, sizeof(vx)))
 		return 1;
 	p->vni = bpf_ntohl(vx.vni) >> 8;
 	if (!(vx.flags & VXLAN_FLAG_VNI) || vx.eth_proto != bpf_htons(ETH_P_IP))
 		return 1;
-	parse_ipv4(r, kernel, l4 + 8 + VXLAN_HLEN + ETH_HLEN, &p->inner);
+	parse_ipv4(r, kernel, l4 + UDP_HLEN + VXLAN_HLEN + ETH_HLEN, &p->inner);
 	return 1;
 }
 

@@ -19,8 +19,7 @@
 #include "packet.bpf.h"
 #include "tunnel_join.bpf.h"
 
-#define TC_ACT_UNSPEC	      (-1)
-#define BPF_CSUM_LEVEL_QUERY_ 0 /* read-only query of the NIC's checksum verdict */
+#define TC_ACT_UNSPEC (-1)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -98,8 +97,8 @@ int vxt_tc_underlay(struct __sk_buff *skb)
 		.ifindex = skb->ifindex,
 	};
 	/* bpf_csum_level(QUERY) only reads: >= 0 when the device set CHECKSUM_UNNECESSARY. */
-	t.rx_csum = bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY_) >= 0 ? VXT_RX_CSUM_UNNECESSARY
-								    : VXT_RX_CSUM_SOFTWARE;
+	t.rx_csum = bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) >= 0 ? VXT_RX_CSUM_UNNECESSARY
+								   : VXT_RX_CSUM_SOFTWARE;
 	flow_key(&p.inner, &key);
 	join_record(&key, &t);
 	return TC_ACT_UNSPEC;
