@@ -240,12 +240,11 @@ static __always_inline __u64 submit_flags(void)
 	if (!wakeup_bytes)
 		return 0;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									       : BPF_RB_NO_WAKEUP;
+									     : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct sock *rx_sk,
-				      void *location,
-				      __u32 reason, __u8 cause, __u8 ct,
+				      void *location, __u32 reason, __u8 cause, __u8 ct,
 				      const struct vxt_flow *flow, const struct vxt_tunnel *tun)
 {
 	struct net_device *dev = skb_dev(skb);

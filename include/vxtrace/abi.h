@@ -239,7 +239,7 @@ VXT_STATIC_ASSERT(__builtin_offsetof(struct vxt_drop_event, tunnel) == 84, "tunn
  * header while still encapsulated, linear data only) or --stack (the kernel stack of the
  * drop): a drop event and that evidence. */
 #define VXT_CAPTURE_MAX 1536
-#define VXT_STACK_MAX 32
+#define VXT_STACK_MAX	32
 struct vxt_drop_capture {
 	struct vxt_drop_event drop; /* drop.hdr.type = VXT_EVENT_DROP_CAPTURE */
 	__u16 cap_len;		    /* bytes of data[] that are the packet's */
