@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from vxtrace_run import ROOT, VXTRACE, JsonProcess, Vxtrace, peer, prog_exists, wait_gone  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import ROOT, VXTRACE, JsonProcess, Vxtrace, peer, prog_exists, wait_gone
 import vxlab
 
 UNDERLAY = "203.0.113.64/26"  # this module's own node addresses (.65-.67); test_observer has .1-.3

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import unittest
 
-from vxtrace_run import Vxtrace, netns_inode, peer  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import Vxtrace, netns_inode, peer
 import vxlab
 
 UNDERLAY = "198.51.100.0/24"

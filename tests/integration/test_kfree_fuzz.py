@@ -11,7 +11,7 @@ import unittest
 from collections import Counter
 
 import fuzz_frames
-from vxtrace_run import Vxtrace, netns_inode  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import Vxtrace, netns_inode
 import vxlab
 
 UNDERLAY = "203.0.113.0/24"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jsonschema
 
-from vxtrace_run import Vxtrace, netns_inode, peer  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import Vxtrace, netns_inode, peer
 import calico_rules
 import vxlab
 

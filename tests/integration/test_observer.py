@@ -8,7 +8,7 @@ import signal
 import subprocess
 import unittest
 
-from vxtrace_run import ROOT, Vxtrace, peer, prog_exists, wait_gone  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import ROOT, Vxtrace, peer, prog_exists, wait_gone
 import vxlab
 
 UNDERLAY = "203.0.113.0/24"

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from vxtrace_run import Vxtrace, peer, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import Vxtrace, peer, run_vxtrace
 import vxlab
 
 UNDERLAY = "192.0.2.0/24"

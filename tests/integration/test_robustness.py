@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from vxtrace_run import VXTRACE, Vxtrace, peer, run_vxtrace  # noqa: I001 (puts lab/ on sys.path)
+from vxtrace_run import VXTRACE, Vxtrace, peer, run_vxtrace
 import vxlab
 
 UNDERLAY = "198.51.100.0/24"

@@ -8,7 +8,7 @@ import subprocess
 import unittest
 
 from agent_run import POD_NET, UNDERLAY, Agent, create_vxlan, delete_vxlan, http_get, metric, \
-    prog_exists, recreate_vxlan, wait_gone  # noqa: I001 (puts lab/ on sys.path)
+    prog_exists, recreate_vxlan, wait_gone
 import vxlab
 
 

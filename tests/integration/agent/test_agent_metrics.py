@@ -6,7 +6,7 @@ import subprocess
 import threading
 import unittest
 
-from agent_run import POD_NET, UNDERLAY, Agent, http_get, metric  # noqa: I001 (puts lab/ on sys.path)
+from agent_run import POD_NET, UNDERLAY, Agent, http_get, metric
 import vxlab
 
 

@@ -18,7 +18,7 @@ import unittest
 
 import jsonschema
 
-from agent_run import POD_NET, ROOT, UNDERLAY, VXTRACE, Agent, http_get, metric  # noqa: I001 (puts lab/ on sys.path)
+from agent_run import POD_NET, ROOT, UNDERLAY, VXTRACE, Agent, http_get, metric
 from vxtrace_run import peer
 import vxlab
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 
-from agent_run import POD_NET, ROOT, UNDERLAY, VXTRACE, Agent, metric  # noqa: I001 (puts lab/ on sys.path)
+from agent_run import POD_NET, ROOT, UNDERLAY, VXTRACE, Agent, metric
 import vxlab
 
 SCHEMA = json.loads((ROOT / "deploy" / "schema" / "vxtrace-events.schema.json").read_text())

@@ -14,13 +14,11 @@ import secrets
 import shlex
 import signal
 import subprocess
-import sys
 import unittest
 from pathlib import Path
 
 LAB_DIR = Path(os.environ.get("VXLAB_DIR", Path(__file__).resolve().parents[3] / "lab"))
-sys.path.insert(0, str(LAB_DIR))
-import vxlab  # noqa: E402
+import vxlab
 
 VXTRACE = os.environ.get("VXTRACE_BIN", str(Path(__file__).resolve().parents[3] / "build/loader/vxtrace"))
 READY = "observing drops"

@@ -10,14 +10,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "lab"))
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+ROOT = Path(__file__).resolve().parents[2]
 # The trace tests' binary, process harness and program checks.
-from vxtrace_run import VXTRACE, JsonProcess, prog_exists, wait_gone  # noqa: E402,F401
+from vxtrace_run import VXTRACE, JsonProcess, prog_exists, wait_gone  # noqa: F401
 
 PYTHON = "/usr/bin/python3"
 PORT = 9476

@@ -9,13 +9,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "lab"))
 
 VXTRACE = os.environ.get("VXTRACE_BIN", str(ROOT / "build" / "loader" / "vxtrace"))
 
