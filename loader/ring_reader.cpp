@@ -1,11 +1,11 @@
 #include "ring_reader.hpp"
 
 #include <bpf/libbpf.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 
 #include "output_batch.hpp"
 
