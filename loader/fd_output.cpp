@@ -9,7 +9,7 @@
 namespace vxt {
 
 // A burst of drop lines fits; JsonSink flushes once per ring-buffer poll anyway.
-constexpr size_t kBufferBytes = 64 * 1024;
+constexpr size_t kBufferBytes = size_t{64} * 1024;
 
 FdOutput::FdOutput(int fd, std::function<bool()> give_up)
     : fd_(fd), give_up_(std::move(give_up)), buf_(kBufferBytes) {

@@ -18,7 +18,7 @@ struct Interface {
 Result<Interface> find_interface(const std::string& name);
 
 // The device of the IPv4 default route, from /proc/net/route (per network namespace).
-std::optional<std::string> default_route_device(std::istream& proc_net_route);
+std::optional<std::string> default_route_device(std::istream& in);
 std::optional<std::string> default_route_device();
 
 }  // namespace vxt

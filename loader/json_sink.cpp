@@ -12,7 +12,7 @@ namespace vxt {
 namespace {
 
 // Flush early when this much is pending inside one batch (a poll that drains a storm).
-constexpr size_t kMaxPending = 64 * 1024;
+constexpr size_t kMaxPending = size_t{64} * 1024;
 
 // Strings nlohmann's dump() copies verbatim: printable ASCII except '"' and '\\'.
 bool plain(std::string_view s) {

@@ -51,17 +51,17 @@ Symbolizer::Table Symbolizer::build(std::istream& in) {
     t.names.push_back('\0');
   };
 
-  std::vector<char> buf(64 * 1024);
+  std::vector<char> buf(size_t{64} * 1024);
   size_t have = 0;
   for (;;) {
     if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
     in.read(buf.data() + have, static_cast<std::streamsize>(buf.size() - have));
-    size_t n = static_cast<size_t>(in.gcount());
+    auto n = static_cast<size_t>(in.gcount());
     if (n == 0) break;
     have += n;
     std::string_view data(buf.data(), have);
     size_t start = 0;
-    for (size_t nl; (nl = data.find('\n', start)) != data.npos; start = nl + 1)
+    for (size_t nl; (nl = data.find('\n', start)) != std::string_view::npos; start = nl + 1)
       add(data.substr(start, nl - start));
     std::memmove(buf.data(), buf.data() + start, have - start);
     have -= start;

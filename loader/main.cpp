@@ -36,7 +36,9 @@ int doctor_with_checked_output(const vxt::Options& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Start-up errors are thrown and printed below; what throws before the try (CLI11, spdlog set-up)
+// is a bug, which ends in std::terminate with its message.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   auto parsed = vxt::parse_cli(argc, argv);
   if (auto* exit = std::get_if<vxt::CliExit>(&parsed)) {
     std::fputs(exit->out.c_str(), stdout);

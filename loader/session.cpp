@@ -22,7 +22,7 @@ namespace {
 
 std::atomic<bool> g_stop{false};  // the one global: written by the signal handler only
 
-void on_signal(int) { g_stop = true; }
+void on_signal(int /*sig*/) { g_stop = true; }
 
 std::unique_ptr<Sink> make_sink(const Options& o, std::ostream& out) {
   if (o.output == "json") return std::make_unique<JsonSink>(out, o.node);

@@ -15,7 +15,8 @@ namespace vxt {
 
 // Counters as read from the maps, already summed over CPUs.
 struct RawCounters {
-  std::vector<uint64_t> drop_slots = std::vector<uint64_t>(VXT_DROP_COUNT_SLOTS);
+  std::vector<uint64_t> drop_slots =
+      std::vector<uint64_t>(static_cast<size_t>(VXT_DROP_COUNT_SLOTS));
   std::map<uint32_t, vxt_peer_rx> peer_rx;                       // peer (network order)
   std::map<std::pair<uint32_t, uint32_t>, uint64_t> peer_drops;  // (peer, cause)
   std::array<uint64_t, VXT_STAT_COUNT> stats{};

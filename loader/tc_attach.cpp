@@ -91,7 +91,7 @@ Result<void> TcAttachment::attach_clsact(int prog_fd, const std::set<uint32_t>& 
   // filter added since the list was read.
   err = -ENOSPC;
   for (uint32_t prio = 1; prio < kMaxPriority; ++prio) {
-    if (used.count(prio)) continue;
+    if (used.contains(prio)) continue;
     opts.priority = prio;
     opts.prog_id = 0;
     err = bpf_tc_attach(&hook, &opts);

@@ -52,6 +52,6 @@ struct MetricsInput {
 std::string render_metrics(const MetricsInput& in);
 
 // Label value escaping per the exposition format: backslash, double quote, newline.
-std::string escape_label(const std::string& v);
+std::string escape_label(const std::string& raw);
 
 }  // namespace vxt::agent

@@ -32,8 +32,8 @@ ProcessStats read_process_stats() {
   std::istringstream f(line.substr(line.rfind(')') + 2));
   std::string field[24];
   for (auto& s : field) f >> s;
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const auto tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
   p.cpu_seconds = (std::stod(field[11]) + std::stod(field[12])) / tick;  // utime + stime
   p.start_time_s = boot_time_s() + std::stod(field[19]) / tick;
   p.virtual_bytes = std::stoull(field[20]);

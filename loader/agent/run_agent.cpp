@@ -36,6 +36,7 @@ std::vector<DeviceSpec> device_specs(const Options& o) {
     if (!dev) throw FatalError("no default route: name the underlay with --iface");
     names.push_back(*dev);
   }
+  specs.reserve(names.size() + 1);
   for (const auto& n : names) specs.push_back({n, n == o.vxlan_dev});
   if (std::find(names.begin(), names.end(), o.vxlan_dev) == names.end())
     specs.push_back({o.vxlan_dev, true});

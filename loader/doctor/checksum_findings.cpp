@@ -104,8 +104,8 @@ Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
 std::string inner_protocols(const LiveEvidence& live, const std::string& peer) {
   auto it = live.checksum_by_peer.find(peer);
   // The flows' protocol, which kernels without drop reasons (< 5.17) also give.
-  bool tcp = it != live.checksum_by_peer.end() && it->second.protos.count("tcp");
-  bool udp = it != live.checksum_by_peer.end() && it->second.protos.count("udp");
+  bool tcp = it != live.checksum_by_peer.end() && it->second.protos.contains("tcp");
+  bool udp = it != live.checksum_by_peer.end() && it->second.protos.contains("udp");
   return tcp == udp ? "TCP/UDP" : tcp ? "TCP" : "UDP";
 }
 

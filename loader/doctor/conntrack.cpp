@@ -56,7 +56,7 @@ CheckResult conntrack_check(const ConntrackInput& c) {
   if (!c.loaded) return {"conntrack", "skipped", "nf_conntrack not loaded in this namespace", {}};
   json data = {
       {"count", c.count}, {"max", c.max}, {"fill_ratio", fill_ratio(c)}, {"stats", c.stats}};
-  auto stat = [&](const char* n) { return c.stats.count(n) ? c.stats.at(n) : 0; };
+  auto stat = [&](const char* n) { return c.stats.contains(n) ? c.stats.at(n) : 0; };
   std::string detail = fmt::format(
       "{} of {} entries ({}); since boot: drop {}, early_drop {}, insert_failed {}, invalid {}",
       c.count, c.max, percent(fill_ratio(c)), stat("drop"), stat("early_drop"),

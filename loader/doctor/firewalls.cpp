@@ -30,8 +30,9 @@ std::string manager_of(const NftChain& c) {
   // firewalld: its own nft table, or its iptables-backend chains.
   if (c.table == "firewalld" || c.chain == "INPUT_direct" || c.chain == "FORWARD_direct")
     return "firewalld";
-  bool iptables_nft = c.family != "inet" && c.family != "netdev" && kIptablesTables.count(c.table);
-  if (iptables_nft || kClusterTables.count(c.table)) return "";
+  bool iptables_nft =
+      c.family != "inet" && c.family != "netdev" && kIptablesTables.contains(c.table);
+  if (iptables_nft || kClusterTables.contains(c.table)) return "";
   return "nftables";
 }
 
@@ -43,7 +44,7 @@ Result<void> dump_objects(NlSocket& nl, uint16_t msg, std::vector<NftChain>& out
   nfg->nfgen_family = NFPROTO_UNSPEC;
   nfg->version = NFNETLINK_V0;
   return nl.dump(nlh, [&](const nlmsghdr* m) {
-    auto* g = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m));
+    const auto* g = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(m));
     if (msg == NFT_MSG_GETTABLE) {
       auto t = parse_attrs<NFTA_TABLE_MAX>(m, sizeof(nfgenmsg));
       if (t[NFTA_TABLE_NAME])
@@ -102,7 +103,7 @@ std::vector<Finding> firewall_findings(const std::set<std::string>& managers) {
       "(e.g. UFW and firewalld both enabled).";
   f.run_on = "this node";
   // Keep one, as seed 004 did (UFW stayed, firewalld went); the others are disabled.
-  std::string keep = managers.count("ufw") ? "ufw" : *managers.begin();
+  std::string keep = managers.contains("ufw") ? "ufw" : *managers.begin();
   for (const auto& m : managers)
     if (m != keep) f.fix_now.push_back(disable_command(m));
   f.persistent = {

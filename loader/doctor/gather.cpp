@@ -59,7 +59,7 @@ NodeChecks gather_checks(const Options& o) {
 void add_rp_filter_devices(NodeChecks& c, const LiveEvidence& live) {
   std::vector<std::string> missing;
   for (const auto& [dev, n] : live.rp_filter_by_dev)
-    if (!c.rp_filter.devs.count(dev)) missing.push_back(dev);
+    if (!c.rp_filter.devs.contains(dev)) missing.push_back(dev);
   for (const auto& [dev, v] : read_rp_filter(missing).devs) c.rp_filter.devs[dev] = v;
 }
 

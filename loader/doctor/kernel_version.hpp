@@ -12,6 +12,7 @@ namespace vxt::doctor {
 
 struct KernelVersion {
   int major = 0, minor = 0, patch = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=>'s own 0
   auto operator<=>(const KernelVersion&) const = default;
 };
 

@@ -48,7 +48,7 @@ Result<std::vector<std::string>> feature_names(int sock, const std::string& dev)
   info->sset_mask = 1ULL << ETH_SS_FEATURES;
   if (int e = ethtool(sock, dev, info); e < 0) return errno_error("ETHTOOL_GSSET_INFO " + dev, -e);
   uint32_t n = info->sset_mask ? info->data[0] : 0;
-  auto buf = std::make_unique<uint8_t[]>(sizeof(ethtool_gstrings) + n * ETH_GSTRING_LEN);
+  auto buf = std::make_unique<uint8_t[]>(sizeof(ethtool_gstrings) + size_t{n} * ETH_GSTRING_LEN);
   auto* strings = reinterpret_cast<ethtool_gstrings*>(buf.get());
   strings->cmd = ETHTOOL_GSTRINGS;
   strings->string_set = ETH_SS_FEATURES;
@@ -56,8 +56,8 @@ Result<std::vector<std::string>> feature_names(int sock, const std::string& dev)
   if (int e = ethtool(sock, dev, strings); e < 0) return errno_error("ETHTOOL_GSTRINGS " + dev, -e);
   std::vector<std::string> names;
   for (uint32_t i = 0; i < n; ++i)
-    names.push_back(
-        cstr(reinterpret_cast<const char*>(strings->data + i * ETH_GSTRING_LEN), ETH_GSTRING_LEN));
+    names.push_back(cstr(reinterpret_cast<const char*>(strings->data + size_t{i} * ETH_GSTRING_LEN),
+                         ETH_GSTRING_LEN));
   return names;
 }
 

@@ -30,17 +30,17 @@ std::string rp_mode_name(int value) {
 
 std::vector<std::string> rp_filter_fix(const RpEffective& e) {
   std::vector<std::string> cmds;
-  if (e.all > 0) cmds.push_back("sysctl -w net/ipv4/conf/all/rp_filter=0");
+  if (e.all > 0) cmds.emplace_back("sysctl -w net/ipv4/conf/all/rp_filter=0");
   if (e.dev_value > 0) cmds.push_back(fmt::format("sysctl -w net/ipv4/conf/{}/rp_filter=0", e.dev));
   return cmds;
 }
 
 std::vector<std::string> rp_filter_persistent(const RpEffective& e) {
   std::vector<std::string> lines = {"/etc/sysctl.d/90-vxlan-rp_filter.conf:"};
-  if (e.all > 0) lines.push_back("  net/ipv4/conf/all/rp_filter = 0");
-  lines.push_back("  net/ipv4/conf/default/rp_filter = 0");
+  if (e.all > 0) lines.emplace_back("  net/ipv4/conf/all/rp_filter = 0");
+  lines.emplace_back("  net/ipv4/conf/default/rp_filter = 0");
   if (e.dev_value > 0) lines.push_back(fmt::format("  net/ipv4/conf/{}/rp_filter = 0", e.dev));
-  lines.push_back(
+  lines.emplace_back(
       "then `sysctl --system`; the device line must be re-applied when the device is "
       "re-created (a systemd unit After=network-online.target, or a DaemonSet that "
       "normalizes rp_filter on every node)");

@@ -74,7 +74,7 @@ std::vector<Finding> rp_filter_findings(const RpFilterInput& rp, const LiveEvide
   // Without drops, only the tunnel path is worth a warning: Calico itself sets strict
   // mode on cali* devices, where pod sources always route back the way they came.
   for (const auto& dev : {n.underlay, n.vxlan_dev}) {
-    if (live.rp_filter_by_dev.count(dev) || !rp.devs.count(dev)) continue;
+    if (live.rp_filter_by_dev.contains(dev) || !rp.devs.contains(dev)) continue;
     auto e = effective_rp_filter(rp, dev);
     if (e.effective == 1) out.push_back(strict_on_path(e));
   }

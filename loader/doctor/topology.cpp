@@ -21,7 +21,7 @@ std::string ipv4(const nlattr* a) {
 
 std::string mac(const nlattr* a) {
   if (!a || mnl_attr_get_payload_len(a) != 6) return "";
-  auto* b = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+  const auto* b = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
   return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4],
                      b[5]);
 }
@@ -48,7 +48,7 @@ VxlanInfo parse_vxlan(const nlattr* data) {
 }
 
 void on_link(const nlmsghdr* nlh, Topology& topo) {
-  auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   auto t = parse_attrs<IFLA_MAX>(nlh, sizeof(ifinfomsg));
   Link l;
   l.ifindex = ifi->ifi_index;
@@ -64,7 +64,7 @@ void on_link(const nlmsghdr* nlh, Topology& topo) {
 }
 
 void on_addr(const nlmsghdr* nlh, Topology& topo) {
-  auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+  const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
   auto t = parse_attrs<IFA_MAX>(nlh, sizeof(ifaddrmsg));
   const nlattr* a = t[IFA_LOCAL] ? t[IFA_LOCAL] : t[IFA_ADDRESS];
   if (ifa->ifa_family == AF_INET && a)
@@ -72,7 +72,7 @@ void on_addr(const nlmsghdr* nlh, Topology& topo) {
 }
 
 void on_route(const nlmsghdr* nlh, Topology& topo) {
-  auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
   auto t = parse_attrs<RTA_MAX>(nlh, sizeof(rtmsg));
   uint32_t table = t[RTA_TABLE] ? mnl_attr_get_u32(t[RTA_TABLE]) : rtm->rtm_table;
   if (rtm->rtm_family != AF_INET || table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST) return;
@@ -86,7 +86,7 @@ void on_route(const nlmsghdr* nlh, Topology& topo) {
 }
 
 void on_neigh(const nlmsghdr* nlh, Topology& topo) {
-  auto* nd = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+  const auto* nd = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
   auto t = parse_attrs<NDA_MAX>(nlh, sizeof(ndmsg));
   if (nd->ndm_family == AF_BRIDGE)
     topo.fdb.push_back({nd->ndm_ifindex, mac(t[NDA_LLADDR]), ipv4(t[NDA_DST])});

@@ -85,7 +85,7 @@ Finding incomplete_peer(const PeerProgramming& p, const VxlanNames& n) {
   f.fix_now.push_back(fmt::format(
       "bridge fdb append {} dev {} dst <underlay IP of the node owning {}> self permanent", m,
       n.vxlan_dev, p.block));
-  f.fix_now.push_back(kRestartCalico);
+  f.fix_now.emplace_back(kRestartCalico);
   f.persistent = {
       "check that the remote node has spec.ipv4VXLANTunnelAddr and a VXLAN tunnel "
       "MAC (calicoctl get node -o yaml) and that calico-node runs there; IPPool "
@@ -157,7 +157,7 @@ std::vector<Finding> senders_without_fdb(const Topology& t, const Link& vx,
     if (e.ifindex == vx.ifindex && !e.dst.empty()) vteps.insert(e.dst);
   std::vector<Finding> out;
   for (const auto& p : live.summary.peers) {
-    if (p.rx_packets == 0 || vteps.count(p.peer)) continue;
+    if (p.rx_packets == 0 || vteps.contains(p.peer)) continue;
     auto f = Finding::make("peer_not_encapsulated", Severity::critical, Evidence::live_drops,
                            p.rx_packets);
     f.title = fmt::format("node {} sends VXLAN here, but {} has no FDB entry back to it", p.peer,
@@ -236,7 +236,7 @@ std::vector<Route> unencapsulated_pod_routes(const Topology& t, const VxlanNames
   std::vector<Route> out;
   for (const auto& r : t.routes) {
     if (r.oif != under->ifindex || r.plen < kPodNetPrefix || r.gateway.empty()) continue;
-    if (nets.count(addr(r.dst) & mask(kPodNetPrefix))) out.push_back(r);
+    if (nets.contains(addr(r.dst) & mask(kPodNetPrefix))) out.push_back(r);
   }
   return out;
 }
@@ -320,10 +320,10 @@ std::vector<Finding> vxlan_findings(const Topology& t, const VxlanNames& n,
   for (auto& f : senders_without_fdb(t, *vx, live, n)) out.push_back(std::move(f));
   // The kernel says so (VXLAN_VNI_NOT_FOUND, 6.3+), or, where it gives no reason, the
   // dropped packets carried a VNI this device does not have.
-  auto& vnis = live.vxlan_dropped_vnis;
+  const auto& vnis = live.vxlan_dropped_vnis;
   bool foreign_vni =
       std::any_of(vnis.begin(), vnis.end(), [&](uint32_t v) { return v != vx->vxlan->vni; });
-  if (live.vxlan_by_reason.count("VXLAN_VNI_NOT_FOUND") || foreign_vni)
+  if (live.vxlan_by_reason.contains("VXLAN_VNI_NOT_FOUND") || foreign_vni)
     for (const auto& p : live.summary.peers)
       if (uint64_t d = vxlan_drops(p)) out.push_back(vni_mismatch(p, d, *vx, live, n));
   return out;

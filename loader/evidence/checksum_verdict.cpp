@@ -42,7 +42,7 @@ CsumVerdict unverified(const std::string& layer, std::string why) {
 CsumVerdict checksum_verdict(std::span<const uint8_t> ip, const std::string& layer,
                              uint16_t vxlan_port) {
   if (ip.size() < 20 || (ip[0] >> 4) != 4) return unverified(layer, "not an IPv4 packet");
-  size_t ihl = (ip[0] & 0xF) * 4u, tot = at16(ip, 2);
+  size_t ihl = static_cast<size_t>(ip[0] & 0xF) * 4, tot = at16(ip, 2);
   if (ihl < 20 || tot < ihl) return unverified(layer, "malformed IPv4 header");
   if (ip.size() < tot)
     return unverified(layer, fmt::format("truncated: {} of {} bytes captured (raise --snaplen, or "

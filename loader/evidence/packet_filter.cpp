@@ -24,7 +24,7 @@ bool PacketFilter::matches(std::span<const uint8_t> packet, uint32_t orig_len) c
 
 std::span<const uint8_t> vxlan_inner(std::span<const uint8_t> ip, uint16_t vxlan_port) {
   if (ip.size() < 20 || (ip[0] >> 4) != 4 || ip[9] != 17) return {};
-  size_t ihl = (ip[0] & 0xF) * 4u;
+  size_t ihl = static_cast<size_t>(ip[0] & 0xF) * 4;
   constexpr size_t kUdpVxlanEth = 8 + 8 + 14;
   if (ihl < 20 || ip.size() < ihl + kUdpVxlanEth + 20) return {};
   auto udp = ip.subspan(ihl);

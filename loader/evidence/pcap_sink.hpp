@@ -19,9 +19,9 @@ class PcapSink : public Sink {
  public:
   PcapSink(std::unique_ptr<PcapngWriter> w, std::string node)
       : w_(std::move(w)), node_(std::move(node)) {}
-  void start(const StartInfo&) override {}
+  void start(const StartInfo& /*info*/) override {}
   void drop(const DropRecord& d) override;
-  void summary(const Summary&) override { failed_ = failed_ || !w_->flush(); }
+  void summary(const Summary& /*summary*/) override { failed_ = failed_ || !w_->flush(); }
   bool failed() const { return failed_; }
   int error() const { return w_->error(); }
   uint64_t written() const { return w_->written(); }

@@ -13,6 +13,7 @@ namespace vxt::nf {
 struct RuleKey {
   std::string family, table, chain;  // family: ip | ip6 | inet | arp | bridge | netdev
   uint64_t handle = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=>'s own 0
   auto operator<=>(const RuleKey&) const = default;
 };
 

@@ -138,7 +138,7 @@ void RuleAttribution::read(Netns& ns) {
   if (ns.readings.size() > kReadings) ns.readings.pop_front();
 }
 
-std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const DropRecord& r) const {
+std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const DropRecord& r) {
   if (ns.readings.size() < 2) return std::nullopt;  // nothing to compare with yet
   const auto& before = ns.readings.front();
   std::vector<NftRule> moved;
@@ -167,7 +167,7 @@ void RuleAttribution::flush(const Emit& emit, bool force) {
   if (queue_.empty()) return;
   auto now = Clock::now();
   for (uint32_t inode : waiting_netns_) {
-    bool fresh = netns_.count(inode) == 0;
+    bool fresh = !netns_.contains(inode);
     Netns* ns = netns(inode);  // a namespace seen first is read as it opens
     if (!fresh && (force || now - ns->read_at >= ns->gap)) read(*ns);
     if (!force && !fresh && ns->read_at < now) return;  // read too recently: wait for the next

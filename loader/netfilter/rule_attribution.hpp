@@ -65,8 +65,8 @@ class RuleAttribution {
  private:
   struct Netns;
   Netns* netns(uint32_t inode);
-  void read(Netns& ns);
-  std::optional<RuleRecord> attribute(const Netns& ns, const DropRecord& r) const;
+  static void read(Netns& ns);
+  static std::optional<RuleRecord> attribute(const Netns& ns, const DropRecord& r);
 
   std::map<uint32_t, std::unique_ptr<Netns>> netns_;
   std::deque<DropRecord> queue_;
