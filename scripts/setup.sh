@@ -8,7 +8,9 @@ packages=(
   # build
   build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libmnl-dev libnftnl-dev libpcap-dev
-  libcpp-httplib-dev clang-format
+  libcpp-httplib-dev
+  # lint (scripts/lint.py)
+  clang-format clang-tidy
   # the lab and its traffic
   iproute2 iptables nftables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
   # --pcap captures are read back with Wireshark's own dissectors
