@@ -196,6 +196,24 @@ AttachMode attach_mode(const std::string& mode) {
 
 }  // namespace
 
+TracerConfig tracer_config(const Options& o) {
+  TracerConfig c;
+  c.ifaces = o.ifaces;
+  c.vxlan_dev = o.vxlan_dev;
+  c.vxlan_port = o.vxlan_port;
+  c.attach_mode = o.attach_mode;
+  c.stream_causes = o.stream_causes;
+  c.ringbuf_kib = o.ringbuf_kib;
+  c.join_slots = o.join_slots;
+  c.event_rate = o.event_rate;
+  // The filters read the packet's bytes, and doctor its checksum verdicts.
+  c.capture = !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
+              o.command == Command::doctor;
+  c.stack = o.stack;
+  c.node = o.node;
+  return c;
+}
+
 std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
   Options o;
   TraceFlags flags;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tc_attach.hpp"
+#include "tracer_config.hpp"
 #include "vxtrace/abi.h"
 
 namespace vxt {
@@ -54,5 +55,8 @@ struct CliExit {
 };
 
 std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv);
+
+// The Tracer's part of the options.
+TracerConfig tracer_config(const Options& o);
 
 }  // namespace vxt

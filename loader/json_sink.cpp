@@ -11,7 +11,7 @@
 namespace vxt {
 namespace {
 
-// Flush early when this much is pending inside one batch (a poll that drains a storm).
+// Flush early when this much waits (a poll that drains a storm).
 constexpr size_t kMaxPending = size_t{64} * 1024;
 
 // Strings nlohmann's dump() copies verbatim: printable ASCII except '"' and '\\'.
@@ -162,30 +162,20 @@ json to_json(const Summary& s) {
           {"peer_map_full", s.peer_map_full}};
 }
 
-JsonSink::~JsonSink() {
-  OutputBatch::forget(this);
-  flush_batch();
-}
+JsonSink::~JsonSink() { flush(); }
 
 void JsonSink::write(const json& j) {
-  flush_batch();  // keep order with drop lines still pending in a batch
+  flush();  // keep order with drop lines still waiting
   out_ << j.dump() << '\n';
   out_.flush();
 }
 
 void JsonSink::emit_line(std::string_view line) {
-  if (!OutputBatch::active()) {
-    flush_batch();
-    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
-    out_.flush();
-    return;
-  }
-  if (pending_.empty()) OutputBatch::defer(this);
   pending_ += line;
-  if (pending_.size() >= kMaxPending) flush_batch();
+  if (pending_.size() >= kMaxPending) flush();
 }
 
-void JsonSink::flush_batch() {
+void JsonSink::flush() {
   if (pending_.empty()) return;
   out_.write(pending_.data(), static_cast<std::streamsize>(pending_.size()));
   out_.flush();

@@ -7,8 +7,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "output_batch.hpp"
-
 namespace vxt {
 
 Result<std::unique_ptr<RingReader>> RingReader::open(int map_fd, Handler handler) {
@@ -33,7 +31,6 @@ constexpr long kGatherNs = 1'000'000;
 int RingReader::poll(int timeout_ms) {
   int n;
   {
-    OutputBatch batch;  // the handlers' lines are flushed once, when this poll has handed on all
     n = ring_buffer__poll(rb_, timeout_ms);
     // The kernel wakes the reader only once a quarter of the ring waits (wakeup_bytes): what
     // came in below that is read here, on the reader's own clock. epoll cannot see it.

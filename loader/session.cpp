@@ -14,6 +14,7 @@
 #include "evidence/pcap_sink.hpp"
 #include "fd_output.hpp"
 #include "json_sink.hpp"
+#include "run_loop.hpp"
 #include "text_sink.hpp"
 #include "tracer.hpp"
 
@@ -55,7 +56,7 @@ int run_session(const Options& o) {
     pcap = std::make_unique<PcapSink>(must(PcapngWriter::open(o.pcap, o.snaplen)), o.node);
   const auto filter = must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port));
   install_stop_signals();  // before attaching: a signal from here on still detaches
-  Tracer tracer(o, [&](const DropRecord& d) {
+  Tracer tracer(tracer_config(o), [&](const DropRecord& d) {
     if (filter.active() && !filter.pass(d)) return;
     sink->drop(d);
     if (pcap) pcap->drop(d);
@@ -70,10 +71,14 @@ int run_session(const Options& o) {
   auto next_output_check = t0;
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
   auto pcap_failed = [&] { return pcap && pcap->failed(); };
-  while (!stop_requested() && !out_buf.error() && !pcap_failed() &&
-         (o.duration_s == 0 || elapsed() < o.duration_s)) {
-    int n = tracer.poll(100);
-    if (n < 0) spdlog::warn("ring buffer poll: {}", errno_error("", n).what());
+  bool output_broken = false;
+  RunLoop loop;
+  loop.done = [&] {
+    return output_broken || out_buf.error() || pcap_failed() ||
+           (o.duration_s > 0 && elapsed() >= o.duration_s);
+  };
+  loop.after_poll = [&] {
+    sink->flush();
     const auto now = clock::now();
     if (o.interval_s > 0 && now >= next_interval) {
       auto s = tracer.summary();
@@ -82,10 +87,11 @@ int run_session(const Options& o) {
       next_interval += interval;
     }
     if (now >= next_output_check) {
-      if (out_buf.broken()) break;
+      output_broken = out_buf.broken();
       next_output_check = now + kOutputCheck;
     }
-  }
+  };
+  loop.run(tracer);
   if (!out_buf.error()) tracer.drain();
   tracer.detach_tc();
 

@@ -29,6 +29,9 @@ class Sink {
   virtual void start(const StartInfo& info) = 0;
   virtual void drop(const DropRecord& drop) = 0;
   virtual void summary(const Summary& summary) = 0;
+  // Hands on what drop() buffered. The run loop calls it after every poll, so a burst of
+  // events costs one write, and every line is out before vxtrace waits again.
+  virtual void flush() {}
 };
 
 }  // namespace vxt

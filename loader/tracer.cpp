@@ -19,8 +19,8 @@ struct Target {
 };
 
 // --iface devices must exist; the VXLAN device is optional (a node without pods yet).
-std::vector<Target> resolve_targets(const Options& o) {
-  std::vector<std::string> names = o.ifaces;
+std::vector<Target> resolve_targets(const TracerConfig& c) {
+  std::vector<std::string> names = c.ifaces;
   if (names.empty()) {
     auto dev = default_route_device();
     if (!dev)
@@ -31,17 +31,17 @@ std::vector<Target> resolve_targets(const Options& o) {
   std::vector<Target> targets;
   bool have_vxlan = false;
   for (const auto& n : names) {
-    targets.push_back({must(find_interface(n)), n == o.vxlan_dev});
-    have_vxlan |= n == o.vxlan_dev;
+    targets.push_back({must(find_interface(n)), n == c.vxlan_dev});
+    have_vxlan |= n == c.vxlan_dev;
   }
   if (!have_vxlan) {
-    if (auto vx = find_interface(o.vxlan_dev))
+    if (auto vx = find_interface(c.vxlan_dev))
       targets.push_back({*vx, true});
     else
       spdlog::warn(
           "{} not found: watching the underlay only (drops after decapsulation are still "
           "joined to their tunnel)",
-          o.vxlan_dev);
+          c.vxlan_dev);
   }
   return targets;
 }
@@ -53,8 +53,8 @@ KernelBtf load_kernel_btf() {
 
 }  // namespace
 
-Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
-    : attach_mode_(o.attach_mode) {
+Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
+    : attach_mode_(c.attach_mode) {
   must(check_capabilities());  // first: without them, nothing else is worth saying
   must(ensure_file_descriptors());
   // Built while the rest starts (~50-100 ms of reading); the first decode waits if need be.
@@ -64,14 +64,10 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
   route_libbpf_logs();
   auto kernel = load_kernel_btf();
   reasons_ = std::move(kernel.reasons);
-  auto targets = devices == Devices::from_options ? resolve_targets(o) : std::vector<Target>{};
+  auto targets = devices == Devices::from_options ? resolve_targets(c) : std::vector<Target>{};
 
-  bpf_ = BpfProgram::load({o.vxlan_port, o.stream_causes, o.ringbuf_kib * 1024, kernel.kfree_skb,
-                           kernel.mib_rpfilter, o.join_slots, o.event_rate,
-                           // doctor reads the checksum verdicts from the captured bytes
-                           !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
-                               o.command == Command::doctor,
-                           o.stack},
+  bpf_ = BpfProgram::load({c.vxlan_port, c.stream_causes, c.ringbuf_kib * 1024, kernel.kfree_skb,
+                           kernel.mib_rpfilter, c.join_slots, c.event_rate, c.capture, c.stack},
                           reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.
@@ -82,14 +78,14 @@ Tracer::Tracer(const Options& o, DropHandler on_drop, Devices devices)
         "reason for are {}",
         reasons_.from_kernel() ? "background" : "other");
   bpf_->set_drop_sites(sites);
-  start_ = {VXTRACE_VERSION, kernel_release(), o.node, {}};
+  start_ = {VXTRACE_VERSION, kernel_release(), c.node, {}};
   for (const auto& t : targets) start_.attached.push_back(must(attach_device(t.iface, t.overlay)));
   refresh_node_addresses();
   must(bpf_->attach_drops());
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
   decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns(),
-                                            o.vxlan_port);
+                                            c.vxlan_port);
   on_drop_ = std::move(on_drop);
   rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
     return r.tunnel && (r.tunnel->source == "joined" || bpf_->is_node_address(r.tunnel->local));

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "bpf_program.hpp"
-#include "cli.hpp"
 #include "drop_reasons.hpp"
 #include "drop_record.hpp"
 #include "interfaces.hpp"
@@ -20,10 +19,11 @@
 #include "sink.hpp"
 #include "summary.hpp"
 #include "tc_attach.hpp"
+#include "tracer_config.hpp"
 
 namespace vxt {
 
-// Which devices the constructor attaches: those the options name (a trace session), or none
+// Which devices the constructor attaches: those the config names (a trace session), or none
 // (the agent attaches and detaches devices itself as they come and go).
 enum class Devices { from_options, on_demand };
 
@@ -32,7 +32,7 @@ class Tracer {
   using DropHandler = std::function<void(const DropRecord&)>;
 
   // Throws FatalError with one clear sentence when anything needed is missing.
-  Tracer(const Options& options, DropHandler on_drop, Devices devices = Devices::from_options);
+  Tracer(const TracerConfig& config, DropHandler on_drop, Devices devices = Devices::from_options);
   ~Tracer();
 
   const StartInfo& start_info() const { return start_; }

@@ -15,6 +15,7 @@
 #include "interfaces.hpp"
 #include "json_sink.hpp"
 #include "net_format.hpp"
+#include "run_loop.hpp"
 #include "session.hpp"
 
 namespace vxt::agent {
@@ -22,7 +23,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr int kPollMs = 100;
 constexpr auto kRetry = std::chrono::seconds(1);       // re-try failed attaches this often
 constexpr auto kRulesEvery = std::chrono::seconds(5);  // netfilter rule totals for /metrics
 
@@ -166,7 +166,7 @@ Agent::Agent(const Options& o)
       filter_(must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port))),
       pcap_(open_pcap(o)),
       tracer_(std::make_unique<Tracer>(
-          o, [this](const DropRecord& d) { on_drop(d); }, Devices::on_demand)),
+          tracer_config(o), [this](const DropRecord& d) { on_drop(d); }, Devices::on_demand)),
       watch_(must(LinkWatch::open())),
       follower_(
           specs_,
@@ -240,9 +240,8 @@ void Agent::run() {
   auto next_summary = t0_ + interval;
   auto next_retry = t0_ + kRetry;
   auto next_rules = t0_;
-  while (!stop_requested()) {
-    if (int n = tracer_->poll(kPollMs); n < 0)
-      spdlog::warn("ring buffer poll: {}", errno_error("", n).what());
+  RunLoop loop;
+  loop.after_poll = [&] {
     auto now = Clock::now();
     auto changed = watch_.drain();
     if (!changed) spdlog::warn("link watch: {}", changed.error().what());
@@ -261,7 +260,8 @@ void Agent::run() {
       next_summary += interval;
     }
     publish();
-  }
+  };
+  loop.run(*tracer_);
 }
 
 // Detach first, then say so: the kernel objects go before the HTTP server stops serving.

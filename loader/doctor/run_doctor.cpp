@@ -9,6 +9,7 @@
 #include "doctor/gather.hpp"
 #include "doctor/report.hpp"
 #include "netns_files.hpp"
+#include "run_loop.hpp"
 #include "session.hpp"
 #include "tracer.hpp"
 
@@ -21,7 +22,7 @@ using doctor::LiveEvidence;
 // cover the same window as the BPF counters.
 LiveEvidence observe(const Options& o) {
   doctor::LiveCollector collector(own_netns_inode());
-  Tracer tracer(o, [&](const DropRecord& d) { collector.add(d); });
+  Tracer tracer(tracer_config(o), [&](const DropRecord& d) { collector.add(d); });
   install_stop_signals();
   auto& ev = collector.evidence();
   ev.counters_before = doctor::read_counters();
@@ -31,9 +32,9 @@ LiveEvidence observe(const Options& o) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  while (!stop_requested() && elapsed() < o.duration_s) {
-    if (int n = tracer.poll(100); n < 0) spdlog::warn("ring buffer poll failed: {}", n);
-  }
+  RunLoop loop;
+  loop.done = [&] { return elapsed() >= o.duration_s; };
+  loop.run(tracer);
   tracer.drain();
   tracer.detach_tc();
   ev.counters_after = doctor::read_counters();

@@ -37,10 +37,6 @@
 #include "json_sink.hpp"
 #include "net_format.hpp"
 #include "ring_reader.hpp"
-#if __has_include("output_batch.hpp")
-#include "output_batch.hpp"
-#define VXT_HAVE_OUTPUT_BATCH 1
-#endif
 
 namespace {
 
@@ -359,17 +355,15 @@ int main(int argc, char** argv) {
   size_t sink_bytes = 0;
   uint64_t checksum = 0;
 
-  // Decode and write every record to `sink`, flushed once per poll-sized batch as
-  // RingReader::poll does.
+  // Decode and write every record to `sink`, flushed once per poll-sized batch as the run
+  // loop does.
   auto drain_into = [&](JsonSink& sink) {
     return [&, s = &sink](const auto& evs) {
       vxt_drop_event e;
       for (size_t i = 0; i < evs.size(); i += o.batch) {
-#ifdef VXT_HAVE_OUTPUT_BATCH
-        OutputBatch batch;
-#endif
         for (size_t j = i; j < std::min(i + o.batch, evs.size()); ++j)
           if (take(evs[j], e)) s->drop(dec.decode(e));
+        s->flush();
       }
     };
   };
@@ -404,11 +398,7 @@ int main(int argc, char** argv) {
                   {"kallsyms_ms", 1000 * (w2 - w1)},
                   {"kallsyms_heap_kib", rss2 - rss1},
                   {"kallsyms_async_start_ms", async_start_ms}};
-#ifdef VXT_HAVE_OUTPUT_BATCH
-  j["output_batch"] = true;
-#else
-  j["output_batch"] = false;
-#endif
+  j["output_batch"] = true;  // flushed once per batch
   j["events_per_s"] = samples;
   j["ignore"] = checksum + nullbuf.bytes + sink_bytes;
   std::cout << j.dump() << std::endl;
