@@ -139,7 +139,7 @@ BpfProgram::~BpfProgram() {
   vxtrace_bpf__destroy(skel_);
 }
 
-Result<bool> BpfProgram::attach_drops() {
+Result<void> BpfProgram::attach_drops() {
   if (bpf_program__autoload(skel_->progs.vxt_rx_snapshot)) {
     snapshot_link_ = bpf_program__attach(skel_->progs.vxt_rx_snapshot);
     if (!snapshot_link_)
@@ -147,7 +147,7 @@ Result<bool> BpfProgram::attach_drops() {
   }
   drops_link_ = bpf_program__attach(drops_prog_);
   if (!drops_link_) return errno_error("cannot attach to tracepoint skb:kfree_skb", errno);
-  return true;
+  return {};
 }
 
 int BpfProgram::underlay_prog_fd() const { return bpf_program__fd(skel_->progs.vxt_tc_underlay); }

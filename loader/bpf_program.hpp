@@ -44,7 +44,7 @@ class BpfProgram {
   // This node's addresses (local_addresses.hpp); nullopt: unknown, every drop is ours.
   void set_node_addresses(const std::optional<std::vector<uint32_t>>& addrs);
   bool is_node_address(const std::string& ipv4) const;  // as the BPF side sees it
-  Result<bool> attach_drops();                          // kfree_skb tracepoint
+  Result<void> attach_drops();                          // kfree_skb tracepoint
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
   int events_fd() const;
