@@ -212,6 +212,7 @@ int check(const EventDecoder& dec, const Symbolizer& syms,
     try {
       JsonSink sink(fast_os, node);
       sink.drop(d);
+      sink.flush();
       fast = fast_os.str();
     } catch (const std::exception&) {
       fast = "<throws>";
