@@ -10,7 +10,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libmnl-dev libnftnl-dev libpcap-dev
   libcpp-httplib-dev
   # lint (scripts/lint.py)
-  clang-format clang-tidy
+  clang-format clang-tidy clang-format-14 clang-tidy-14
   # the lab and its traffic
   iproute2 iptables nftables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
   # --pcap captures are read back with Wireshark's own dissectors
