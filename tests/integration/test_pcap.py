@@ -150,13 +150,16 @@ class Pcap(unittest.TestCase):
                 self.assertEqual(peer(summary, a.underlay_ip)["by_cause"], {"checksum": 25}, "counters: every drop")
                 self.assertEqual(peer(summary, c.underlay_ip)["by_cause"], {"checksum": 5})
 
-    def test_bad_filter_is_one_line_before_loading(self):
-        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--filter-inner", "udp port nonsense",
-                           "--duration", "1")
+    def assert_refused_in_one_line(self, args: tuple[str, ...], says: str) -> None:
+        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", *args, "--duration", "1")
         self.assertNotEqual(proc.returncode, 0)
         lines = [l for l in proc.stderr.splitlines() if l.strip()]
         self.assertEqual(len(lines), 1, proc.stderr)
-        self.assertIn("--filter-inner 'udp port nonsense'", lines[0])
+        self.assertIn(says, lines[0])
+
+    def test_bad_filter_is_one_line_before_loading(self):
+        self.assert_refused_in_one_line(("--filter-inner", "udp port nonsense"),
+                                        "--filter-inner 'udp port nonsense'")
 
     def test_stack_names_the_functions_that_dropped(self):
         b = LAB.receiver
@@ -184,12 +187,7 @@ class Pcap(unittest.TestCase):
         self.assertTrue(all("csum" not in d and "stack" not in d for d in drops))
 
     def test_unwritable_pcap_is_one_line_before_loading(self):
-        proc = run_vxtrace(LAB.receiver.ns, "--iface", "eth0", "--pcap", "/nonexistent/dir/x.pcapng",
-                           "--duration", "1")
-        self.assertNotEqual(proc.returncode, 0)
-        lines = [l for l in proc.stderr.splitlines() if l.strip()]
-        self.assertEqual(len(lines), 1, proc.stderr)
-        self.assertIn("--pcap /nonexistent/dir/x.pcapng", lines[0])
+        self.assert_refused_in_one_line(("--pcap", "/nonexistent/dir/x.pcapng"), "--pcap /nonexistent/dir/x.pcapng")
 
 
 if __name__ == "__main__":
