@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <ctime>
 
 namespace vxt {
 
@@ -18,30 +17,13 @@ Result<std::unique_ptr<RingReader>> RingReader::open(int map_fd, Handler handler
 
 RingReader::~RingReader() { ring_buffer__free(rb_); }
 
-namespace {
-// After a poll that handled events, let the next ones gather for this long before waiting
-// again. The kernel wakes the reader for a record only when the reader had caught up, and
-// that wakeup (irq_work: a self-IPI, a VM exit under virtualization) costs the dropping CPU
-// microseconds. A reader faster than the drops catches up after every event and is woken
-// once per drop; napping makes it one wakeup per window. Events wait at most this long;
-// a lone drop after a quiet spell is still handed on at once.
-constexpr long kGatherNs = 1'000'000;
-}  // namespace
-
+// The kernel wakes the reader only once a quarter of the ring waits (BPF wakeup_bytes); what
+// came in below that is read after every poll, on the reader's own clock: epoll cannot see it.
 int RingReader::poll(int timeout_ms) {
-  int n;
-  {
-    n = ring_buffer__poll(rb_, timeout_ms);
-    // The kernel wakes the reader only once a quarter of the ring waits (wakeup_bytes): what
-    // came in below that is read here, on the reader's own clock. epoll cannot see it.
-    if (n >= 0) {
-      int more = ring_buffer__consume(rb_);
-      n = more < 0 ? more : n + more;
-    }
-  }
-  if (n > 0 && timeout_ms != 0) {
-    timespec gather{0, kGatherNs};
-    nanosleep(&gather, nullptr);
+  int n = ring_buffer__poll(rb_, timeout_ms);
+  if (n >= 0) {
+    int more = ring_buffer__consume(rb_);
+    n = more < 0 ? more : n + more;
   }
   return n == -EINTR ? 0 : n;
 }
