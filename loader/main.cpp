@@ -8,12 +8,13 @@
 #include <iostream>
 #include <variant>
 
-#include "agent/run_agent.hpp"
-#include "cli.hpp"
-#include "doctor/run_doctor.hpp"
-#include "fd_output.hpp"
-#include "result.hpp"
-#include "session.hpp"
+#include "cli/options.hpp"
+#include "modes/agent/run_agent.hpp"
+#include "modes/doctor/run_doctor.hpp"
+#include "modes/trace/run_trace.hpp"
+#include "sys/fd_output.hpp"
+#include "sys/result.hpp"
+#include "sys/stop_signals.hpp"
 
 namespace {
 
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   try {
     if (options.command == vxt::Command::doctor) return doctor_with_checked_output(options);
     if (options.command == vxt::Command::agent) return vxt::agent::run_agent(options);
-    return vxt::run_session(options);
+    return vxt::run_trace(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vxtrace: error: %s\n", e.what());
     return 1;

@@ -6,6 +6,9 @@
                              tests/ and lab/; kernel style in bpf/, include/ and tests/*/progs/.
   lint.py tidy BUILD_DIR     clang-tidy with .clang-tidy over loader/'s sources, compiled as
                              BUILD_DIR/compile_commands.json says (ctest passes its own build dir).
+  lint.py layers             every #include in loader/ names a file of its own layer or of a layer its
+                             library links (the DEPS of vxtrace_layer() in loader/*/CMakeLists.txt),
+                             so the folders keep telling the architecture: nothing includes upward.
 
 Either fails on any finding, except in the files listed as pending below: their findings are printed,
 and do not fail the test. clang-tidy spends 5-25 s of CPU per loader file (most of it matching inside
@@ -148,7 +151,52 @@ def lint_tidy(build: Path) -> int:
     return 1 if findings else 0
 
 
+LAYER_CALL = re.compile(r"vxtrace_layer\((\w+)\s+SOURCES[^)]*?DEPS([^)]*)\)", re.S)
+INCLUDE = re.compile(r'^#include "([^"]+)"', re.M)
+
+
+def lint_layers() -> int:
+    loader = ROOT / "loader"
+    folder_of, deps = {}, {}
+    for cm in loader.rglob("CMakeLists.txt"):
+        for name, dep_list in LAYER_CALL.findall(cm.read_text()):
+            folder_of[name] = str(cm.parent.relative_to(loader))
+            deps[name] = [d for d in dep_list.split() if d.startswith("vxtrace_")]
+    exe = re.search(r"target_link_libraries\(vxtrace PRIVATE([^)]*)\)", (loader / "CMakeLists.txt").read_text())
+    folder_of["main"], deps["main"] = ".", exe.group(1).split()
+    reach: dict[str, set[str]] = {}
+
+    def reachable(lib: str) -> set[str]:
+        if lib not in reach:
+            reach[lib] = {folder_of[lib]}.union(*(reachable(d) for d in deps[lib] if d in folder_of))
+        return reach[lib]
+
+    lib_of = {folder: lib for lib, folder in folder_of.items()}
+    folders = sorted((f for f in lib_of if f != "."), key=len, reverse=True)
+    bad = 0
+    for f in sorted(loader.rglob("*")):
+        if f.suffix not in SOURCE_SUFFIXES:
+            continue
+        here = str(f.parent.relative_to(loader))
+        allowed = reachable(lib_of[here])
+        for inc in INCLUDE.findall(f.read_text()):
+            target = next((d for d in folders if inc.startswith(d + "/")), None)
+            if target is None:
+                if (loader / inc).exists():  # a loader file outside every layer
+                    print(f"{rel(str(f))}: includes {inc}, which belongs to no layer")
+                    bad += 1
+                continue
+            if target not in allowed:
+                print(f"{rel(str(f))}: includes {inc}: {here} may not use {target} "
+                      f"({lib_of[here]} does not link {lib_of[target]})")
+                bad += 1
+    print(f"layers: {len(lib_of)} libraries, {bad} upward or sideways includes")
+    return 1 if bad else 0
+
+
 def main() -> int:
+    if len(sys.argv) == 2 and sys.argv[1] == "layers":
+        return lint_layers()
     if len(sys.argv) == 2 and sys.argv[1] == "format":
         return lint_format()
     if len(sys.argv) == 3 and sys.argv[1] == "tidy":

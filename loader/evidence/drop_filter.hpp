@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "drop_record.hpp"
+#include "decode/drop_record.hpp"
 #include "evidence/packet_filter.hpp"
 
 namespace vxt {

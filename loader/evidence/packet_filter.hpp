@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "result.hpp"
+#include "sys/result.hpp"
 
 namespace vxt {
 

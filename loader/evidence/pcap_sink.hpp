@@ -6,7 +6,7 @@
 #include <string>
 
 #include "evidence/pcapng_writer.hpp"
-#include "sink.hpp"
+#include "output/sink.hpp"
 
 namespace vxt {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <utility>
 
-#include "result.hpp"
+#include "sys/result.hpp"
 
 namespace vxt {
 

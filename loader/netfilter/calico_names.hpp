@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "rule_record.hpp"
+#include "decode/rule_record.hpp"
 
 namespace vxt::nf {
 

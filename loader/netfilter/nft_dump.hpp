@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "netfilter/nft_rule.hpp"
-#include "result.hpp"
+#include "sys/result.hpp"
 
 struct mnl_socket;
 

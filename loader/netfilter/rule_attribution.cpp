@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "net_format.hpp"
-#include "netns_files.hpp"
+#include "decode/net_format.hpp"
+#include "sys/netns_files.hpp"
 
 namespace vxt::nf {
 namespace {

@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-#include "drop_record.hpp"
+#include "decode/drop_record.hpp"
+#include "decode/summary.hpp"
 #include "netfilter/nft_dump.hpp"
 #include "netfilter/nft_rule.hpp"
-#include "summary.hpp"
 
 namespace vxt::nf {
 

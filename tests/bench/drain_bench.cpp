@@ -33,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "drop_record.hpp"
-#include "json_sink.hpp"
-#include "net_format.hpp"
-#include "ring_reader.hpp"
+#include "decode/event_decoder.hpp"
+#include "decode/net_format.hpp"
+#include "kernel/ring_reader.hpp"
+#include "output/json_sink.hpp"
 
 namespace {
 

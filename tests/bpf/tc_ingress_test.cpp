@@ -11,7 +11,7 @@
 #include <numeric>
 #include <random>
 
-#include "map_readers.hpp"
+#include "kernel/map_readers.hpp"
 #include "packet_builder.hpp"
 #include "vxtrace.skel.h"
 #include "vxtrace/abi.h"

@@ -1,4 +1,4 @@
-#include "cause_table.hpp"
+#include "kernel/cause_table.hpp"
 
 #include <gtest/gtest.h>
 

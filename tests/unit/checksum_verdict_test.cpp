@@ -1,4 +1,4 @@
-#include "evidence/checksum_verdict.hpp"
+#include "decode/checksum_verdict.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,10 +1,9 @@
-#include "cli.hpp"
-
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "cause_table.hpp"
+#include "cli/options.hpp"
+#include "kernel/cause_table.hpp"
 
 namespace vxt {
 namespace {

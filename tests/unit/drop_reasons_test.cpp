@@ -1,4 +1,4 @@
-#include "drop_reasons.hpp"
+#include "kernel/drop_reasons.hpp"
 
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include <iterator>
 #include <string>
 
-#include "cause_table.hpp"
-#include "kernel_btf.hpp"
+#include "kernel/cause_table.hpp"
+#include "kernel/kernel_btf.hpp"
 
 namespace vxt {
 namespace {

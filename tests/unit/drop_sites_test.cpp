@@ -1,10 +1,10 @@
-#include "drop_sites.hpp"
+#include "kernel/drop_sites.hpp"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "cause_table.hpp"
+#include "kernel/cause_table.hpp"
 
 namespace vxt {
 namespace {

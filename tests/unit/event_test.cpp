@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "drop_record.hpp"
+#include "decode/event_decoder.hpp"
+#include "decode/net_format.hpp"
 #include "ipv4.hpp"
-#include "json_sink.hpp"
-#include "net_format.hpp"
-#include "ring_reader.hpp"
-#include "text_sink.hpp"
+#include "kernel/ring_reader.hpp"
+#include "output/json_sink.hpp"
+#include "output/text_sink.hpp"
 
 namespace vxt {
 namespace {

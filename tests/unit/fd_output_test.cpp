@@ -1,6 +1,6 @@
 // The trace session's stdout: what it writes arrives in order, and a failed write keeps its
 // errno so vxtrace can say why it stopped.
-#include "fd_output.hpp"
+#include "sys/fd_output.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

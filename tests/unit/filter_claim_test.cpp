@@ -1,5 +1,5 @@
 // A clsact filter's claim is held exactly as long as the object that took it lives.
-#include "filter_claim.hpp"
+#include "kernel/filter_claim.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "interfaces.hpp"
+#include "sys/interfaces.hpp"
 
 #include <gtest/gtest.h>
 

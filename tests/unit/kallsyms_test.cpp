@@ -1,4 +1,4 @@
-#include "kallsyms.hpp"
+#include "kernel/kallsyms.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "load_errors.hpp"
+#include "kernel/load_errors.hpp"
 
 #include <gtest/gtest.h>
 

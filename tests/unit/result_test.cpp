@@ -1,4 +1,4 @@
-#include "result.hpp"
+#include "sys/result.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Which clsact filters are vxtrace's own and stale, from recorded inputs: what a filter dump
 // says, what the program says of itself, and whether anyone holds it.
-#include "stale_filters.hpp"
+#include "kernel/stale_filters.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
@@ -14,7 +14,7 @@
 
 #include <set>
 
-#include "tc_attach.hpp"
+#include "kernel/tc_attach.hpp"
 #include "vxtrace/abi.h"
 
 // After abi.h: the skeleton names its types.

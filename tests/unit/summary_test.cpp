@@ -1,4 +1,4 @@
-#include "summary.hpp"
+#include "decode/summary.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "cli.hpp"
+#include "cli/options.hpp"
 
 namespace vxt {
 namespace {

@@ -1,4 +1,4 @@
-#include "agent/device_follower.hpp"
+#include "modes/agent/device_follower.hpp"
 
 #include <gtest/gtest.h>
 

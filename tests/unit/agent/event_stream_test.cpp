@@ -1,4 +1,4 @@
-#include "agent/event_stream.hpp"
+#include "modes/agent/event_stream.hpp"
 
 #include <gtest/gtest.h>
 

@@ -7,8 +7,8 @@
 #include <future>
 #include <thread>
 
-#include "agent/http_server.hpp"
 #include "http_test_client.hpp"
+#include "modes/agent/http_server.hpp"
 
 namespace vxt::agent {
 namespace {

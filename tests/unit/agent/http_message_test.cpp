@@ -1,4 +1,4 @@
-#include "agent/http_message.hpp"
+#include "modes/agent/http_message.hpp"
 
 #include <gtest/gtest.h>
 

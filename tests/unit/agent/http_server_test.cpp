@@ -1,4 +1,4 @@
-#include "agent/http_server.hpp"
+#include "modes/agent/http_server.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>

@@ -1,4 +1,4 @@
-#include "agent/link_watch.hpp"
+#include "modes/agent/link_watch.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/if.h>

@@ -1,8 +1,8 @@
-#include "agent/metrics.hpp"
+#include "modes/agent/metrics.hpp"
 
 #include <gtest/gtest.h>
 
-#include "json_sink.hpp"
+#include "output/json_sink.hpp"
 
 namespace vxt::agent {
 namespace {

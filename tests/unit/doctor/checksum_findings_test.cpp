@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "doctor/findings.hpp"
+#include "modes/doctor/findings.hpp"
 
 namespace vxt::doctor {
 namespace {

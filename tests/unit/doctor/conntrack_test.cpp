@@ -1,8 +1,8 @@
-#include "doctor/conntrack.hpp"
+#include "modes/doctor/conntrack.hpp"
 
 #include <gtest/gtest.h>
 
-#include "doctor/findings.hpp"
+#include "modes/doctor/findings.hpp"
 
 namespace vxt::doctor {
 namespace {

@@ -1,4 +1,4 @@
-#include "doctor/counters.hpp"
+#include "modes/doctor/counters.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "doctor/diagnosis.hpp"
+#include "modes/doctor/diagnosis.hpp"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "doctor/report.hpp"
+#include "modes/doctor/report.hpp"
 
 namespace vxt::doctor {
 namespace {

@@ -1,4 +1,4 @@
-#include "doctor/firewalls.hpp"
+#include "modes/doctor/firewalls.hpp"
 
 #include <gtest/gtest.h>
 

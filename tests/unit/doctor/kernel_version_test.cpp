@@ -1,4 +1,4 @@
-#include "doctor/kernel_version.hpp"
+#include "modes/doctor/kernel_version.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "doctor/live.hpp"
+#include "modes/doctor/live.hpp"
 
 #include <gtest/gtest.h>
 

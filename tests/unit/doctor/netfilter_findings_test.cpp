@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "doctor/findings.hpp"
-#include "doctor/live.hpp"
+#include "modes/doctor/findings.hpp"
+#include "modes/doctor/live.hpp"
 
 namespace vxt::doctor {
 namespace {

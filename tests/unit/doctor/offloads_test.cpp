@@ -1,4 +1,4 @@
-#include "doctor/offloads.hpp"
+#include "modes/doctor/offloads.hpp"
 
 #include <gtest/gtest.h>
 

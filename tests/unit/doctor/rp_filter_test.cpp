@@ -1,8 +1,8 @@
-#include "doctor/rp_filter.hpp"
+#include "modes/doctor/rp_filter.hpp"
 
 #include <gtest/gtest.h>
 
-#include "doctor/findings.hpp"
+#include "modes/doctor/findings.hpp"
 
 namespace vxt::doctor {
 namespace {

@@ -1,4 +1,4 @@
-#include "doctor/vxlan_device.hpp"
+#include "modes/doctor/vxlan_device.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,46 @@
+// Totals from the exact per-CPU BPF counters, named and shaped for the sinks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "decode/rule_record.hpp"
+#include "kernel/drop_reasons.hpp"
+#include "kernel/map_readers.hpp"
+#include "vxtrace/abi.h"
+
+namespace vxt {
+
+struct PeerSummary {
+  std::string peer;
+  uint64_t rx_packets = 0, rx_bytes = 0, decapsulated = 0, drops = 0;
+  double drop_ratio = 0;  // every cause: duplicates freed as TCP_OLD_DATA count too
+  std::map<std::string, uint64_t> by_cause;
+  // drops of one cause / rx_packets: the checksum ratio is the one that names a bad NIC.
+  std::map<std::string, double> ratio_by_cause;
+};
+
+struct Summary {
+  bool final = false;
+  double elapsed_s = 0;
+  std::map<std::string, uint64_t> drops_by_cause;
+  std::map<std::string, uint64_t> drops_by_reason;
+  std::vector<PeerSummary> peers;  // most drops first, then most packets
+  uint64_t lost_events = 0, events = 0, join_hits = 0, peer_map_full = 0;
+  uint64_t malformed = 0;                  // packets to the VXLAN port that did not parse as VXLAN
+  uint64_t malformed_records = 0;          // ring buffer records that failed validation (userspace)
+  uint64_t join_other_cpu = 0;             // joins found in another CPU's array (RPS, remote reads)
+  uint64_t events_rate_limited = 0;        // streamed causes over --bpf-event-rate: counted only
+  uint64_t peer_drops_elsewhere = 0;       // VXLAN dropped in another node's netns on this kernel
+  std::vector<RuleTotal> netfilter_rules;  // drop rules that dropped, most first
+};
+
+Summary summarize(const RawCounters& c, const DropReasons& reasons);
+
+// drop_ratio and ratio_by_cause from the peer's counts (again after they move between causes).
+void set_ratios(PeerSummary& p);
+
+}  // namespace vxt
