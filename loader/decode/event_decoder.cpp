@@ -8,52 +8,9 @@
 #include <ctime>
 
 #include "decode/net_format.hpp"
-#include "kernel/cause_table.hpp"
 
 namespace vxt {
 namespace {
-
-std::string_view ct_state_name(uint8_t s) {
-  switch (s) {
-    case VXT_CT_NONE: return "none";
-    case VXT_CT_UNTRACKED: return "untracked";
-    case VXT_CT_NEW: return "new";
-    case VXT_CT_CONFIRMED: return "confirmed";
-    default: return "unknown";
-  }
-}
-
-std::string_view netns_source_name(uint8_t s) {
-  switch (s) {
-    case VXT_NETNS_DEVICE: return "device";
-    case VXT_NETNS_SOCKET: return "socket";
-    case VXT_NETNS_TASK: return "task";
-    default: return "unknown";
-  }
-}
-
-std::string_view rx_csum_name(uint8_t v) {
-  switch (v) {
-    case VXT_RX_CSUM_UNNECESSARY: return "unnecessary";
-    case VXT_RX_CSUM_SOFTWARE: return "software";
-    default: return "unknown";
-  }
-}
-
-// ipv4_string() without inet_ntop (which formats each octet with sprintf): same text.
-std::string ipv4(uint32_t addr_be) {
-  const auto* b = reinterpret_cast<const unsigned char*>(&addr_be);
-  char buf[16];
-  char* p = buf;
-  for (int i = 0; i < 4; ++i) {
-    unsigned v = b[i];
-    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-    *p++ = static_cast<char>('0' + v % 10);
-    if (i < 3) *p++ = '.';
-  }
-  return std::string(buf, p);
-}
 
 // Drops come from a handful of kernel call sites: symbolizing each address once (a binary
 // search over ~100k symbols and a format) is enough. Per thread, so decode() stays safe to
@@ -67,17 +24,13 @@ std::atomic<uint64_t> g_decoder_ids{0};
 
 FlowRecord decode_flow(const vxt_flow& f) {
   FlowRecord r;
-  r.src = ipv4(f.saddr);
-  r.dst = ipv4(f.daddr);
-  r.proto = proto_name(f.proto);
-  if (f.proto == 1) {  // ICMP: sport carries type << 8 | code in host order
-    r.sport = f.sport;
-    r.dport = ntohs(f.dport);
-  } else {
-    r.sport = ntohs(f.sport);
-    r.dport = ntohs(f.dport);
-  }
-  if (f.proto == 6) r.tcp_flags = tcp_flags_string(f.tcp_flags);
+  r.src = f.saddr;
+  r.dst = f.daddr;
+  r.proto = f.proto;
+  // ICMP: sport carries type << 8 | code in host order already.
+  r.sport = f.proto == IPPROTO_ICMP ? f.sport : ntohs(f.sport);
+  r.dport = ntohs(f.dport);
+  if (f.proto == IPPROTO_TCP) r.tcp_flags = f.tcp_flags;
   return r;
 }
 
@@ -106,28 +59,30 @@ DropRecord EventDecoder::decode(const vxt_drop_event& e, const DropEvidence& evi
   DropRecord r;
   r.ts_unix_ns = static_cast<int64_t>(e.hdr.ts_ns) + mono_to_unix_ns_;
   r.cpu = e.hdr.cpu;
-  r.cause = cause_name(e.cause);
+  r.cause = static_cast<Cause>(e.cause);
   r.reason = reasons_.name(e.reason);
   r.location = location(e.location);
   r.ifname = escape_bytes({e.ifname, strnlen(e.ifname, sizeof(e.ifname))});
   r.ifindex = e.ifindex;
   r.netns = e.netns;
-  r.netns_source = netns_source_name(e.netns_source);
+  r.netns_source = static_cast<NetnsSource>(e.netns_source);
   r.len = e.pkt_len;
-  r.ct_state = ct_state_name(e.ct_state);
+  r.ct_state = static_cast<CtState>(e.ct_state);
   if (e.flow.valid) r.flow = decode_flow(e.flow);
   if (e.tunnel.source != VXT_TUNNEL_NONE) {
-    r.tunnel = TunnelRecord{ipv4(e.tunnel.peer), ipv4(e.tunnel.local), e.tunnel.vni,
-                            e.tunnel.source == VXT_TUNNEL_OUTER ? "outer" : "joined",
-                            std::string(rx_csum_name(e.tunnel.rx_csum))};
+    r.tunnel = TunnelRecord{e.tunnel.peer, e.tunnel.local, e.tunnel.vni,
+                            static_cast<TunnelSource>(e.tunnel.source),
+                            static_cast<RxCsum>(e.tunnel.rx_csum)};
   }
   if (!packet.empty()) {
     r.packet.assign(packet.begin(), packet.end());
     // The IPv4 total length when the bytes start with one, else the skb's length.
     bool v4 = packet.size() >= 4 && (packet[0] >> 4) == 4;
     r.orig_len = v4 ? static_cast<uint32_t>((packet[2] << 8) | packet[3]) : e.pkt_len;
-    if (r.cause == "checksum") {
-      const char* layer = !r.tunnel ? "packet" : r.tunnel->source == "outer" ? "outer" : "inner";
+    if (r.cause == Cause::checksum) {
+      const char* layer = !r.tunnel                                 ? "packet"
+                          : r.tunnel->source == TunnelSource::outer ? "outer"
+                                                                    : "inner";
       r.csum = checksum_verdict(packet, layer, vxlan_port_);
     }
   }

@@ -1,16 +1,26 @@
 #include "decode/net_format.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <ctime>
 
 namespace vxt {
 
+char* format_ipv4(uint32_t addr_be, char* out) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&addr_be);
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+    if (i < 3) *out++ = '.';
+  }
+  return out;
+}
+
 std::string ipv4_string(uint32_t addr_be) {
-  char buf[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &addr_be, buf, sizeof(buf));
-  return buf;
+  char buf[kIpv4Max];
+  return {buf, format_ipv4(addr_be, buf)};
 }
 
 std::string_view proto_name(uint8_t proto) {

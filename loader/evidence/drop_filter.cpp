@@ -24,7 +24,7 @@ bool DropFilter::pass(const DropRecord& d) const {
   if (!inner_) return true;
   // Still encapsulated: the packet inside; joined: the drop is of the inner packet itself.
   std::span<const uint8_t> inner;
-  if (d.tunnel && d.tunnel->source == "outer")
+  if (d.tunnel && d.tunnel->source == TunnelSource::outer)
     inner = vxlan_inner(d.packet, vxlan_port_);
   else if (d.tunnel)
     inner = d.packet;

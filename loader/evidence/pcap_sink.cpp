@@ -2,15 +2,18 @@
 
 #include <fmt/format.h>
 
+#include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
+
 namespace vxt {
 
 std::string pcap_comment(const DropRecord& d, const std::string& node) {
   std::string c =
-      fmt::format("vxtrace cause={} reason={} location={} node={} netns={} dev={}", d.cause,
+      fmt::format("vxtrace cause={} reason={} location={} node={} netns={} dev={}", name(d.cause),
                   d.reason, d.location, node, d.netns, d.ifname.empty() ? "-" : d.ifname);
   if (d.tunnel)
-    c += fmt::format(" tunnel={}>{} vni={} ({})", d.tunnel->peer, d.tunnel->local, d.tunnel->vni,
-                     d.tunnel->source);
+    c += fmt::format(" tunnel={}>{} vni={} ({})", ipv4_string(d.tunnel->peer),
+                     ipv4_string(d.tunnel->local), d.tunnel->vni, name(d.tunnel->source));
   if (d.rule)
     c += fmt::format(" rule={}/{}/{}#{}", d.rule->family, d.rule->table, d.rule->chain,
                      d.rule->handle);

@@ -126,11 +126,9 @@ void BpfProgram::set_node_addresses(const std::optional<std::vector<uint32_t>>& 
   skel_->bss->node_addrs_known = addrs ? 1 : 0;
 }
 
-bool BpfProgram::is_node_address(const std::string& ipv4) const {
+bool BpfProgram::is_node_address(uint32_t addr_be) const {
   if (!skel_->bss->node_addrs_known) return true;
-  in_addr a{};
-  return inet_pton(AF_INET, ipv4.c_str(), &a) == 1 &&
-         std::binary_search(node_addrs_.begin(), node_addrs_.end(), a.s_addr);
+  return std::binary_search(node_addrs_.begin(), node_addrs_.end(), addr_be);
 }
 
 BpfProgram::~BpfProgram() {

@@ -43,8 +43,8 @@ class BpfProgram {
   void set_drop_sites(const std::vector<vxt_drop_site>& sites);
   // This node's addresses (local_addresses.hpp); nullopt: unknown, every drop is ours.
   void set_node_addresses(const std::optional<std::vector<uint32_t>>& addrs);
-  bool is_node_address(const std::string& ipv4) const;  // as the BPF side sees it
-  Result<void> attach_drops();                          // kfree_skb tracepoint
+  bool is_node_address(uint32_t addr_be) const;  // as the BPF side sees it
+  Result<void> attach_drops();                   // kfree_skb tracepoint
   int underlay_prog_fd() const;
   int overlay_prog_fd() const;
   int events_fd() const;

@@ -1,6 +1,6 @@
 #include "netfilter/rule_attribution.hpp"
 
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
 #include "sys/netns_files.hpp"
 
 namespace vxt::nf {
@@ -16,13 +17,13 @@ namespace {
 constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
 
 // Table, chain and comment are whatever bytes the ruleset's author chose.
-void move_drops(std::map<std::string, uint64_t>& by_cause, const std::string& from,
-                const std::string& to, uint64_t n) {
-  auto f = by_cause.find(from);
+// The summary's maps are keyed by the causes' names, the JSON keys.
+void move_drops(std::map<std::string, uint64_t>& by_cause, Cause from, Cause to, uint64_t n) {
+  auto f = by_cause.find(std::string(name(from)));
   if (n == 0 || f == by_cause.end()) return;
   n = std::min(n, f->second);
   f->second -= n;
-  by_cause[to] += n;
+  by_cause[std::string(name(to))] += n;
   if (f->second == 0) by_cause.erase(f);
 }
 
@@ -56,16 +57,11 @@ std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
     bool plain = !ifname.empty() && ifname.find('\\') == std::string_view::npos;
     if (c.iifname && plain && !c.iifname->matches(ifname)) continue;
     if (flow) {
-      if (c.l4proto && proto_name(*c.l4proto) != flow->proto) continue;
-      if (c.dport && (flow->proto == "tcp" || flow->proto == "udp") && *c.dport != flow->dport)
-        continue;
-      in_addr src{}, dst{};
-      if (c.saddr && inet_pton(AF_INET, flow->src.c_str(), &src) == 1 &&
-          !c.saddr->matches(src.s_addr))
-        continue;
-      if (c.daddr && inet_pton(AF_INET, flow->dst.c_str(), &dst) == 1 &&
-          !c.daddr->matches(dst.s_addr))
-        continue;
+      if (c.l4proto && *c.l4proto != flow->proto) continue;
+      bool ports = flow->proto == IPPROTO_TCP || flow->proto == IPPROTO_UDP;
+      if (c.dport && ports && *c.dport != flow->dport) continue;
+      if (c.saddr && !c.saddr->matches(flow->src)) continue;
+      if (c.daddr && !c.daddr->matches(flow->dst)) continue;
     }
     fit.push_back(&c);
   }
@@ -153,7 +149,7 @@ std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const Drop
 }
 
 void RuleAttribution::add(DropRecord r, const Emit& emit) {
-  bool netfilter = r.cause == "netfilter";
+  bool netfilter = r.cause == Cause::netfilter;
   if (!netfilter && queue_.empty()) {
     emit(r);
     return;
@@ -173,11 +169,11 @@ void RuleAttribution::flush(const Emit& emit, bool force) {
     if (!force && !fresh && ns->read_at < now) return;  // read too recently: wait for the next
   }
   for (auto& r : queue_) {
-    if (r.cause == "netfilter") {
+    if (r.cause == Cause::netfilter) {
       r.rule = attribute(*netns_.at(r.netns), r);
       if (r.rule && r.rule->ct_invalid) {
-        r.cause = "conntrack";
-        if (counted_per_peer_(r)) ++conntrack_by_peer_[r.tunnel->peer];
+        r.cause = Cause::conntrack;
+        if (counted_per_peer_(r)) ++conntrack_by_peer_[ipv4_string(r.tunnel->peer)];
       }
     }
     emit(r);
@@ -201,11 +197,11 @@ void apply_rule_totals(Summary& s, RuleTotals totals) {
   uint64_t conntrack = 0;
   for (const auto& t : totals.rules)
     if (t.rule.ct_invalid) conntrack += t.drops;
-  move_drops(s.drops_by_cause, "netfilter", "conntrack", conntrack);
+  move_drops(s.drops_by_cause, Cause::netfilter, Cause::conntrack, conntrack);
   for (auto& p : s.peers) {
     auto n = totals.conntrack_by_peer.find(p.peer);
     if (n == totals.conntrack_by_peer.end()) continue;
-    move_drops(p.by_cause, "netfilter", "conntrack", n->second);
+    move_drops(p.by_cause, Cause::netfilter, Cause::conntrack, n->second);
     set_ratios(p);
   }
   s.netfilter_rules = std::move(totals.rules);

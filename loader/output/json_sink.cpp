@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
 
 namespace vxt {
 namespace {
@@ -35,6 +36,7 @@ class Writer {
     p_ += s.size();
   }
   void num(uint64_t v) { p_ = std::to_chars(p_, p_ + 20, v).ptr; }
+  void ipv4(uint32_t addr_be) { p_ = format_ipv4(addr_be, p_); }
   void hex4(uint16_t v) {  // "0x1a2b", as fmt's {:04x}
     static constexpr char kDigits[] = "0123456789abcdef";
     *p_++ = '0';
@@ -73,32 +75,32 @@ json to_json(const StartInfo& info) {
 json to_json(const DropRecord& d, const std::string& node) {
   json flow = nullptr, tunnel = nullptr;
   if (d.flow) {
-    flow = {{"src", d.flow->src},
-            {"dst", d.flow->dst},
-            {"proto", d.flow->proto},
+    flow = {{"src", ipv4_string(d.flow->src)},
+            {"dst", ipv4_string(d.flow->dst)},
+            {"proto", proto_name(d.flow->proto)},
             {"sport", d.flow->sport},
             {"dport", d.flow->dport}};
-    if (!d.flow->tcp_flags.empty()) flow["tcp_flags"] = d.flow->tcp_flags;
+    if (has_tcp_flags(*d.flow)) flow["tcp_flags"] = tcp_flags_string(d.flow->tcp_flags);
   }
   if (d.tunnel) {
-    tunnel = {{"peer", d.tunnel->peer},
-              {"local", d.tunnel->local},
+    tunnel = {{"peer", ipv4_string(d.tunnel->peer)},
+              {"local", ipv4_string(d.tunnel->local)},
               {"vni", d.tunnel->vni},
-              {"source", d.tunnel->source},
-              {"rx_csum", d.tunnel->rx_csum}};
+              {"source", name(d.tunnel->source)},
+              {"rx_csum", name(d.tunnel->rx_csum)}};
   }
   json j = {{"type", "drop"},
             {"ts", rfc3339_ns(d.ts_unix_ns)},
             {"node", node},
-            {"cause", d.cause},
+            {"cause", name(d.cause)},
             {"reason", d.reason},
             {"location", d.location},
             {"ifname", d.ifname},
             {"ifindex", d.ifindex},
             {"netns", d.netns},
-            {"netns_source", d.netns_source},
+            {"netns_source", name(d.netns_source)},
             {"len", d.len},
-            {"ct_state", d.ct_state},
+            {"ct_state", name(d.ct_state)},
             {"flow", flow},
             {"tunnel", tunnel},
             {"rule", d.rule ? to_json(*d.rule) : json(nullptr)}};
@@ -198,14 +200,9 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     strings += s.size();
     return plain(s);
   };
-  if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.cause) || !ok(d.reason) || !ok(d.location) ||
-      !ok(d.ifname) || !ok(d.netns_source) || !ok(d.ct_state))
-    return std::nullopt;
-  if (d.flow &&
-      (!ok(d.flow->src) || !ok(d.flow->dst) || !ok(d.flow->proto) || !ok(d.flow->tcp_flags)))
-    return std::nullopt;
-  if (d.tunnel && (!ok(d.tunnel->peer) || !ok(d.tunnel->local) || !ok(d.tunnel->source) ||
-                   !ok(d.tunnel->rx_csum)))
+  // Names and numbers are plain by construction: only the strings from the kernel, the rules
+  // and the command line are checked.
+  if (d.ts_unix_ns < 0 || !ok(node_) || !ok(d.reason) || !ok(d.location) || !ok(d.ifname))
     return std::nullopt;
   if (d.rule && (!ok(d.rule->family) || !ok(d.rule->table) || !ok(d.rule->chain) ||
                  (d.rule->comment && !ok(*d.rule->comment))))
@@ -217,8 +214,8 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     if (!ok(frame)) return std::nullopt;
   const int64_t sec = d.ts_unix_ns / 1000000000;
   const std::string_view prefix = ts_prefix(sec);
-  // Keys, punctuation and numbers take under 400 bytes, the rule and the verdict under 300
-  // more, and each stack frame adds its quotes and comma.
+  // Keys, punctuation, names, addresses and numbers take under 400 bytes, the rule and the verdict
+  // under 300 more, and each stack frame adds its quotes and comma.
   const size_t bound = 1024 + strings + 3 * d.stack.size() + prefix.size();
   if (line_.size() < bound) line_.resize(bound);
 
@@ -229,7 +226,7 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   w.lit("Z\",\"node\":\"");
   w.str(node_);
   w.lit("\",\"cause\":\"");
-  w.str(d.cause);
+  w.str(name(d.cause));
   w.lit("\",\"reason\":\"");
   w.str(d.reason);
   w.lit("\",\"location\":\"");
@@ -241,27 +238,27 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   w.lit(",\"netns\":");
   w.num(d.netns);
   w.lit(",\"netns_source\":\"");
-  w.str(d.netns_source);
+  w.str(name(d.netns_source));
   w.lit("\",\"len\":");
   w.num(d.len);
   w.lit(",\"ct_state\":\"");
-  w.str(d.ct_state);
+  w.str(name(d.ct_state));
   w.lit("\",\"flow\":");
   if (d.flow) {
     const auto& f = *d.flow;
     w.lit("{\"src\":\"");
-    w.str(f.src);
+    w.ipv4(f.src);
     w.lit("\",\"dst\":\"");
-    w.str(f.dst);
+    w.ipv4(f.dst);
     w.lit("\",\"proto\":\"");
-    w.str(f.proto);
+    w.str(proto_name(f.proto));
     w.lit("\",\"sport\":");
     w.num(f.sport);
     w.lit(",\"dport\":");
     w.num(f.dport);
-    if (!f.tcp_flags.empty()) {
+    if (has_tcp_flags(f)) {
       w.lit(",\"tcp_flags\":\"");
-      w.str(f.tcp_flags);
+      w.str(tcp_flags_string(f.tcp_flags));
       w.lit("\"");
     }
     w.lit("}");
@@ -272,15 +269,15 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
   if (d.tunnel) {
     const auto& t = *d.tunnel;
     w.lit("{\"peer\":\"");
-    w.str(t.peer);
+    w.ipv4(t.peer);
     w.lit("\",\"local\":\"");
-    w.str(t.local);
+    w.ipv4(t.local);
     w.lit("\",\"vni\":");
     w.num(t.vni);
     w.lit(",\"source\":\"");
-    w.str(t.source);
+    w.str(name(t.source));
     w.lit("\",\"rx_csum\":\"");
-    w.str(t.rx_csum);
+    w.str(name(t.rx_csum));
     w.lit("\"}");
   } else {
     w.lit("null");

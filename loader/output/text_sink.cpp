@@ -3,22 +3,26 @@
 #include <fmt/format.h>
 
 #include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
 #include "netfilter/calico_names.hpp"
 
 namespace vxt {
 
 std::string format_drop_line(const DropRecord& d) {
   std::string ts = rfc3339_ns(d.ts_unix_ns).substr(11, 15);  // HH:MM:SS.micro
-  std::string line = fmt::format("{} {:<11} {:<22} {:<34} {}", ts, d.cause, d.reason, d.location,
-                                 d.ifname.empty() ? "-" : d.ifname);
+  std::string line = fmt::format("{} {:<11} {:<22} {:<34} {}", ts, name(d.cause), d.reason,
+                                 d.location, d.ifname.empty() ? "-" : d.ifname);
   if (d.flow) {
-    line += fmt::format("  {} {}:{} > {}:{}", d.flow->proto, d.flow->src, d.flow->sport,
-                        d.flow->dst, d.flow->dport);
-    if (!d.flow->tcp_flags.empty()) line += " [" + d.flow->tcp_flags + "]";
+    const auto& f = *d.flow;
+    line += fmt::format("  {} {}:{} > {}:{}", proto_name(f.proto), ipv4_string(f.src), f.sport,
+                        ipv4_string(f.dst), f.dport);
+    if (has_tcp_flags(f)) line += " [" + tcp_flags_string(f.tcp_flags) + "]";
   }
   if (d.tunnel)
-    line += fmt::format("  via {} vni {} ({})", d.tunnel->peer, d.tunnel->vni, d.tunnel->source);
-  if (d.cause == "conntrack" || d.cause == "netfilter") line += " ct=" + d.ct_state;
+    line += fmt::format("  via {} vni {} ({})", ipv4_string(d.tunnel->peer), d.tunnel->vni,
+                        name(d.tunnel->source));
+  if (d.cause == Cause::conntrack || d.cause == Cause::netfilter)
+    line += fmt::format(" ct={}", name(d.ct_state));
   if (d.csum && d.csum->verified)
     line += fmt::format("  [bad {} {} cksum 0x{:04x} -> 0x{:04x}: {}]", d.csum->layer,
                         d.csum->proto, d.csum->wire, d.csum->correct, d.csum->pattern);

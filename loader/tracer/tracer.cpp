@@ -88,7 +88,8 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
                                             c.vxlan_port);
   on_drop_ = std::move(on_drop);
   rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
-    return r.tunnel && (r.tunnel->source == "joined" || bpf_->is_node_address(r.tunnel->local));
+    return r.tunnel &&
+           (r.tunnel->source == TunnelSource::joined || bpf_->is_node_address(r.tunnel->local));
   });
   reader_ = must(
       RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e, const DropEvidence& ev) {

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "ipv4.hpp"
 #include "netfilter/calico_names.hpp"
 #include "netfilter/nft_rule.hpp"
 #include "netfilter/rule_attribution.hpp"
@@ -20,8 +21,8 @@ NftRule rule(uint64_t handle, std::string chain = "INPUT") {
   return r;
 }
 
-FlowRecord flow(std::string proto, std::string src, uint16_t dport) {
-  return {std::move(src), "10.244.2.10", std::move(proto), 40000, dport, ""};
+FlowRecord flow(uint8_t proto, const char* src, uint16_t dport) {
+  return {test::ip(src), test::ip("10.244.2.10"), proto, 40000, dport, 0};
 }
 
 NftRule::AddrMatch prefix(const char* addr, int bits, bool negate) {
@@ -39,13 +40,16 @@ TEST(PickRule, OneCandidateIsNamedSeveralOnlyWhenTheFlowRulesTheOthersOut) {
   udp7777.dport = 7777;
   outsiders.saddr = prefix("10.244.0.0", 16, true);  // ! -s 10.244.0.0/16
   EXPECT_EQ(pick_rule({icmp}, std::nullopt, "eth0")->key.handle, 1u);
-  EXPECT_FALSE(pick_rule({}, flow("udp", "10.244.1.10", 7777), "eth0"));
-  EXPECT_EQ(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 7777), "eth0")->key.handle, 2u);
-  EXPECT_FALSE(pick_rule({icmp, udp7777}, flow("udp", "10.244.1.10", 53), "eth0"));  // none fits
-  EXPECT_EQ(pick_rule({udp7777, outsiders}, flow("udp", "10.244.1.10", 7777), "eth0")->key.handle,
+  EXPECT_FALSE(pick_rule({}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0"));
+  EXPECT_EQ(pick_rule({icmp, udp7777}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0")->key.handle,
             2u);
+  EXPECT_FALSE(
+      pick_rule({icmp, udp7777}, flow(IPPROTO_UDP, "10.244.1.10", 53), "eth0"));  // none fits
+  EXPECT_EQ(
+      pick_rule({udp7777, outsiders}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0")->key.handle,
+      2u);
   // A source outside the pod network fits both: never a guess.
-  EXPECT_FALSE(pick_rule({udp7777, outsiders}, flow("udp", "10.99.0.5", 7777), "eth0"));
+  EXPECT_FALSE(pick_rule({udp7777, outsiders}, flow(IPPROTO_UDP, "10.99.0.5", 7777), "eth0"));
   EXPECT_FALSE(pick_rule({icmp, udp7777}, std::nullopt, "eth0"));
 }
 
@@ -60,7 +64,7 @@ TEST(PickRule, InputDeviceRulesTheOthersOut) {
   EXPECT_TRUE(cali_out.iifname->matches("cali1234abcd"));
   EXPECT_FALSE(not_eth0.iifname->matches("eth0"));
   EXPECT_TRUE(not_eth0.iifname->matches("eth00"));
-  auto f = flow("udp", "10.99.0.5", 7777);
+  auto f = flow(IPPROTO_UDP, "10.99.0.5", 7777);
   EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "vxlan.calico")->key.handle, 1u);
   EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "cali99")->key.handle, 2u);
   EXPECT_EQ(pick_rule({vxlan_in, not_eth0}, f, "eth1")->key.handle, 3u);

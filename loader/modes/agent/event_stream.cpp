@@ -1,6 +1,7 @@
 #include "modes/agent/event_stream.hpp"
 
 #include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
 #include "output/json_sink.hpp"
 
 namespace vxt::agent {
@@ -18,11 +19,15 @@ int64_t wall_clock_ns() {
 }  // namespace
 
 std::string flow_key(const DropRecord& d) {
-  std::string k = d.cause + '|' + d.reason + '|' + d.ifname + '|';
-  if (d.tunnel) k += d.tunnel->peer + '|' + std::to_string(d.tunnel->vni) + '|';
-  if (d.flow)
-    k += d.flow->src + '|' + d.flow->dst + '|' + d.flow->proto + '|' +
-         std::to_string(d.flow->sport) + '|' + std::to_string(d.flow->dport);
+  std::string k;
+  k += name(d.cause);
+  k += '|' + d.reason + '|' + d.ifname + '|';
+  if (d.tunnel) k += ipv4_string(d.tunnel->peer) + '|' + std::to_string(d.tunnel->vni) + '|';
+  if (d.flow) {
+    k += ipv4_string(d.flow->src) + '|' + ipv4_string(d.flow->dst) + '|';
+    k += proto_name(d.flow->proto);
+    k += '|' + std::to_string(d.flow->sport) + '|' + std::to_string(d.flow->dport);
+  }
   return k;
 }
 
@@ -32,9 +37,9 @@ EventStream::EventStream(StreamLimits limits, std::string node, Writer write)
       write_(std::move(write)),
       bucket_(limits.rate_per_s, limits.burst) {}
 
-void EventStream::suppress(const std::string& cause, uint64_t n, uint64_t& counter) {
+void EventStream::suppress(Cause cause, uint64_t n, uint64_t& counter) {
   counter += n;
-  window_suppressed_[cause] += n;
+  window_suppressed_[std::string(name(cause))] += n;
 }
 
 void EventStream::drop(const DropRecord& d, Clock::time_point now) {

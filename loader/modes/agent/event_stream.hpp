@@ -54,7 +54,7 @@ class EventStream {
     uint64_t repeats = 0;
     int64_t first_repeat_ns = 0, last_repeat_ns = 0;
   };
-  void suppress(const std::string& cause, uint64_t n, uint64_t& counter);
+  void suppress(Cause cause, uint64_t n, uint64_t& counter);
   void close_window(Clock::time_point now);
 
   StreamLimits limits_;

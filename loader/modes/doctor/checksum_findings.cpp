@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "decode/record_names.hpp"
 #include "modes/doctor/findings.hpp"
 #include "modes/doctor/kernel_version.hpp"
 
@@ -9,7 +10,7 @@ namespace vxt::doctor {
 namespace {
 
 uint64_t checksum_drops(const PeerSummary& p) {
-  auto it = p.by_cause.find("checksum");
+  auto it = p.by_cause.find(std::string(name(Cause::checksum)));
   return it == p.by_cause.end() ? 0 : it->second;
 }
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <set>
 
+#include "decode/record_names.hpp"
+
 namespace vxt::doctor {
 namespace {
 
@@ -179,7 +181,7 @@ std::vector<Finding> senders_without_fdb(const Topology& t, const Link& vx,
 }
 
 uint64_t vxlan_drops(const PeerSummary& p) {
-  auto it = p.by_cause.find("vxlan");
+  auto it = p.by_cause.find(std::string(name(Cause::vxlan)));
   return it == p.by_cause.end() ? 0 : it->second;
 }
 

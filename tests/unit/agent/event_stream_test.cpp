@@ -2,19 +2,22 @@
 
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
+
 namespace vxt::agent {
 namespace {
 
 using namespace std::chrono_literals;
 
-DropRecord drop(uint16_t sport, const std::string& cause = "checksum") {
+DropRecord drop(uint16_t sport, Cause cause = Cause::checksum) {
   DropRecord d;
   d.ts_unix_ns = 1'700'000'000'000'000'000 + sport;
   d.cause = cause;
   d.reason = "UDP_CSUM";
   d.ifname = "eth0";
-  d.flow = FlowRecord{"10.0.0.1", "10.0.0.2", "udp", sport, 53, ""};
-  d.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "outer", "software"};
+  d.flow = FlowRecord{test::ip("10.0.0.1"), test::ip("10.0.0.2"), IPPROTO_UDP, sport, 53, 0};
+  d.tunnel = TunnelRecord{test::ip("192.0.2.1"), test::ip("192.0.2.2"), 4096, TunnelSource::outer,
+                          RxCsum::software};
   return d;
 }
 
@@ -76,7 +79,7 @@ TEST(EventStream, FlowsBeyondTheCapAreCountedNotKept) {
   Lines lines;
   auto s = make(lines, {1.0, 1000, 1000, 3});
   auto t0 = Clock::time_point{} + 100s;
-  for (uint16_t i = 0; i < 10; ++i) s.drop(drop(i, i % 2 ? "rp_filter" : "checksum"), t0);
+  for (uint16_t i = 0; i < 10; ++i) s.drop(drop(i, i % 2 ? Cause::rp_filter : Cause::checksum), t0);
   EXPECT_EQ(s.open_keys(), 3u) << "memory is bounded by the cap";
   EXPECT_EQ(s.counters().suppressed_keys, 7u);
   s.tick(t0 + 2s);
@@ -110,12 +113,12 @@ TEST(EventStream, AQuietWindowWritesNothing) {
 
 TEST(EventStream, FlowKeySeparatesCauseTunnelAndPorts) {
   EXPECT_NE(flow_key(drop(1)), flow_key(drop(2)));
-  EXPECT_NE(flow_key(drop(1, "checksum")), flow_key(drop(1, "rp_filter")));
+  EXPECT_NE(flow_key(drop(1, Cause::checksum)), flow_key(drop(1, Cause::rp_filter)));
   auto other_peer = drop(1);
-  other_peer.tunnel->peer = "192.0.2.3";
+  other_peer.tunnel->peer = test::ip("192.0.2.3");
   EXPECT_NE(flow_key(drop(1)), flow_key(other_peer));
   DropRecord bare;
-  bare.cause = "other";
+  bare.cause = Cause::other;
   EXPECT_FALSE(flow_key(bare).empty());
 }
 

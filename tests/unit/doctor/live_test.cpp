@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
+
 namespace vxt::doctor {
 namespace {
 
-DropRecord drop(const char* cause, const char* reason, uint32_t netns, const char* ifname) {
+DropRecord drop(Cause cause, const char* reason, uint32_t netns, const char* ifname) {
   DropRecord d;
   d.cause = cause;
   d.reason = reason;
@@ -16,15 +18,17 @@ DropRecord drop(const char* cause, const char* reason, uint32_t netns, const cha
 
 TEST(LiveCollector, KeepsOwnNamespaceAndTunnelJoinedDropsOnly) {
   LiveCollector c(42);
-  c.add(drop("rp_filter", "IP_RPFILTER", 42, "vxlan.calico"));
-  c.add(drop("rp_filter", "IP_RPFILTER", 7, "eth0"));  // another lab's node: not ours
-  auto inner = drop("checksum", "TCP_CSUM", 99, "");   // our pod's namespace, joined
-  inner.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "joined", "software"};
+  c.add(drop(Cause::rp_filter, "IP_RPFILTER", 42, "vxlan.calico"));
+  c.add(drop(Cause::rp_filter, "IP_RPFILTER", 7, "eth0"));  // another lab's node: not ours
+  auto inner = drop(Cause::checksum, "TCP_CSUM", 99, "");   // our pod's namespace, joined
+  inner.tunnel = TunnelRecord{test::ip("192.0.2.1"), test::ip("192.0.2.2"), 4096,
+                              TunnelSource::joined, RxCsum::software};
   c.add(inner);
-  auto outer = drop("checksum", "UDP_CSUM", 42, "eth0");
-  outer.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "outer", "software"};
+  auto outer = drop(Cause::checksum, "UDP_CSUM", 42, "eth0");
+  outer.tunnel = TunnelRecord{test::ip("192.0.2.1"), test::ip("192.0.2.2"), 4096,
+                              TunnelSource::outer, RxCsum::software};
   c.add(outer);
-  c.add(drop("conntrack", "NETFILTER_DROP", 42, "vxlan.calico"));
+  c.add(drop(Cause::conntrack, "NETFILTER_DROP", 42, "vxlan.calico"));
   const auto& ev = c.evidence();
   EXPECT_EQ(ev.rp_filter_by_dev.at("vxlan.calico"), 1u);
   EXPECT_EQ(ev.rp_filter_by_dev.count("eth0"), 0u);

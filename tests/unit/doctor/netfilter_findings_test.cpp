@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
 #include "modes/doctor/findings.hpp"
 #include "modes/doctor/live.hpp"
 
@@ -8,10 +9,12 @@ namespace {
 
 DropRecord policy_drop(uint16_t dport) {
   DropRecord d;
-  d.cause = "netfilter";
+  d.cause = Cause::netfilter;
   d.reason = "NETFILTER_DROP";
-  d.flow = FlowRecord{"10.244.1.10", "10.244.2.10", "udp", 40000, dport, ""};
-  d.tunnel = TunnelRecord{"192.0.2.1", "192.0.2.2", 4096, "joined", "software"};
+  d.flow =
+      FlowRecord{test::ip("10.244.1.10"), test::ip("10.244.2.10"), IPPROTO_UDP, 40000, dport, 0};
+  d.tunnel = TunnelRecord{test::ip("192.0.2.1"), test::ip("192.0.2.2"), 4096, TunnelSource::joined,
+                          RxCsum::software};
   d.rule = RuleRecord{"ip",
                       "filter",
                       "cali-tw-cali1234abcd",
