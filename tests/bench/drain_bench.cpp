@@ -1,5 +1,5 @@
 // Userspace drain benchmark: ring record -> validated -> decoded -> JSON line written, on one
-// core, with vxtrace's own code (vxtrace_core). No BPF, no root needed.
+// core, with vxtrace's own code (the loader's libraries). No BPF, no root needed.
 //
 // The events are the drops the lab's scenarios really produce on this kernel (lab/README.md:
 // outer and inner checksum, rp_filter, conntrack INVALID, a netfilter rule, unknown VNI), with
