@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "decode/net_format.hpp"
+#include "decode/self_counters.hpp"
 #include "kernel/cause_table.hpp"
 
 namespace vxt {
@@ -49,14 +50,8 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
     return a.drops != b.drops ? a.drops > b.drops : a.rx_packets > b.rx_packets;
   });
 
-  s.lost_events = c.stats[VXT_STAT_LOST_EVENTS];
-  s.events = c.stats[VXT_STAT_EVENTS];
-  s.join_hits = c.stats[VXT_STAT_JOIN_HITS];
-  s.join_other_cpu = c.stats[VXT_STAT_JOIN_OTHER_CPU];
-  s.peer_drops_elsewhere = c.stats[VXT_STAT_PEER_DROPS_ELSEWHERE];
-  s.events_rate_limited = c.stats[VXT_STAT_EVENTS_LIMITED];
-  s.malformed = c.stats[VXT_STAT_TC_MALFORMED];
-  s.peer_map_full = c.stats[VXT_STAT_PEER_MAP_FULL];
+  for (const auto& k : kSelfCounters)
+    if (k.stat >= 0) s.*k.field = c.stats[static_cast<size_t>(k.stat)];
   return s;
 }
 

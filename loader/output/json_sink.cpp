@@ -8,6 +8,7 @@
 
 #include "decode/net_format.hpp"
 #include "decode/record_names.hpp"
+#include "decode/self_counters.hpp"
 
 namespace vxt {
 namespace {
@@ -146,22 +147,15 @@ json to_json(const Summary& s) {
                      {"by_cause", p.by_cause},
                      {"ratio_by_cause", p.ratio_by_cause}});
   }
-  return {{"type", "summary"},
-          {"final", s.final},
-          {"elapsed_s", s.elapsed_s},
-          {"drops", s.drops_by_cause},
-          {"reasons", s.drops_by_reason},
-          {"peers", peers},
-          {"lost_events", s.lost_events},
-          {"events_rate_limited", s.events_rate_limited},
-          {"events", s.events},
-          {"joined", s.join_hits},
-          {"joined_other_cpu", s.join_other_cpu},
-          {"malformed_vxlan", s.malformed},
-          {"malformed_records", s.malformed_records},
-          {"peer_drops_elsewhere", s.peer_drops_elsewhere},
-          {"netfilter_rules", rules},
-          {"peer_map_full", s.peer_map_full}};
+  json j = {{"type", "summary"},
+            {"final", s.final},
+            {"elapsed_s", s.elapsed_s},
+            {"drops", s.drops_by_cause},
+            {"reasons", s.drops_by_reason},
+            {"peers", peers}};
+  for (const auto& k : kSelfCounters) j[std::string(k.json)] = s.*k.field;
+  j["netfilter_rules"] = rules;
+  return j;
 }
 
 JsonSink::~JsonSink() { flush(); }

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
+#include "decode/self_counters.hpp"
 #include "kernel/cause_table.hpp"
 
 namespace vxt::agent {
@@ -98,7 +100,7 @@ void write_peers(Exposition& e, const MetricsInput& in) {
            "Drops of packets that came from the peer (outer or joined), by cause.");
   for (const auto* p : peers) {
     for (auto cause : all_cause_names()) {
-      if (cause == "background") continue;  // never attributed to a peer
+      if (cause == name(Cause::background)) continue;  // never attributed to a peer
       auto it = p->by_cause.find(std::string(cause));
       e.sample({{"peer", p->peer}, {"cause", std::string(cause)}},
                it == p->by_cause.end() ? 0 : it->second);
@@ -107,34 +109,10 @@ void write_peers(Exposition& e, const MetricsInput& in) {
 }
 
 void write_self(Exposition& e, const MetricsInput& in) {
-  const auto& s = in.summary;
-  e.family("vxtrace_lost_events_total", "counter",
-           "Drop events the ring buffer had no room for (totals above stay exact).");
-  e.sample({}, s.lost_events);
-  e.family("vxtrace_events_rate_limited_total", "counter",
-           "Drop events not streamed because of --bpf-event-rate (the drops are still counted).");
-  e.sample({}, s.events_rate_limited);
-  e.family("vxtrace_events_total", "counter", "Drop events submitted to the ring buffer.");
-  e.sample({}, s.events);
-  e.family("vxtrace_joined_drops_total", "counter",
-           "Drops after decapsulation joined to their tunnel.");
-  e.sample({}, s.join_hits);
-  e.family("vxtrace_joins_other_cpu_total", "counter",
-           "Tunnel joins found in another CPU's join array (receive and drop on different CPUs).");
-  e.sample({}, s.join_other_cpu);
-  e.family("vxtrace_peer_drops_elsewhere_total", "counter",
-           "VXLAN packets dropped in another node's network namespace on this kernel (kind, "
-           "netns labs): not counted against the sending peer.");
-  e.sample({}, s.peer_drops_elsewhere);
-  e.family("vxtrace_malformed_vxlan_packets_total", "counter",
-           "Packets to the VXLAN port that did not parse as VXLAN.");
-  e.sample({}, s.malformed);
-  e.family("vxtrace_malformed_records_total", "counter",
-           "Ring buffer records that failed validation (never decoded).");
-  e.sample({}, s.malformed_records);
-  e.family("vxtrace_peer_map_full_total", "counter",
-           "Packets of a new peer not counted per peer: the BPF peer map (4096) was full.");
-  e.sample({}, s.peer_map_full);
+  for (const auto& k : kSelfCounters) {
+    e.family(k.metric, "counter", k.help);
+    e.sample({}, in.summary.*k.field);
+  }
 }
 
 void write_devices(Exposition& e, const MetricsInput& in) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string_view>
+
+#include "decode/self_counters.hpp"
 #include "output/json_sink.hpp"
 
 namespace vxt::agent {
@@ -58,6 +62,32 @@ TEST(Metrics, ExactCountersWithConventionalNames) {
   EXPECT_TRUE(has(t, "vxtrace_output_write_errors_total 3")) << "lines never written are said";
   EXPECT_TRUE(has(t, "# TYPE vxtrace_drops_total counter"));
   EXPECT_EQ(t.find("background"), std::string::npos) << "never a per-peer cause";
+}
+
+// The summary line and /metrics read the same table: each self counter once in each, with the
+// same value, and the JSON keys and metric names are the ones users' queries already use.
+TEST(Metrics, EverySelfCounterIsInTheSummaryLineAndTheExpositionWithOneValue) {
+  auto in = input();
+  uint64_t v = 1000;
+  for (const auto& k : kSelfCounters) in.summary.*k.field = ++v;
+  auto t = render_metrics(in);
+  auto j = to_json(in.summary);
+  std::set<std::string_view> keys, metrics;
+  v = 1000;
+  for (const auto& k : kSelfCounters) {
+    ++v;
+    EXPECT_TRUE(keys.insert(k.json).second) << k.json;
+    EXPECT_TRUE(metrics.insert(k.metric).second) << k.metric;
+    EXPECT_TRUE(k.metric.ends_with("_total")) << k.metric;
+    EXPECT_EQ(j.at(std::string(k.json)), v) << k.json;
+    EXPECT_TRUE(has(t, std::string(k.metric) + " " + std::to_string(v))) << k.metric;
+    EXPECT_TRUE(has(t, "# TYPE " + std::string(k.metric) + " counter")) << k.metric;
+  }
+  for (const char* key : {"lost_events", "events", "joined", "malformed_vxlan", "malformed_records",
+                          "peer_map_full", "events_rate_limited", "peer_drops_elsewhere"})
+    EXPECT_TRUE(keys.contains(key)) << key;
+  EXPECT_TRUE(metrics.contains("vxtrace_malformed_vxlan_packets_total"));
+  EXPECT_TRUE(metrics.contains("vxtrace_malformed_records_total"));
 }
 
 TEST(Metrics, PcapCountersOnlyWithPcap) {

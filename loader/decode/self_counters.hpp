@@ -1,0 +1,50 @@
+// vxtrace's counters about itself (events, losses, joins, malformed input), as the summary line
+// and /metrics publish them: a new one is a row here, a Summary field, and in abi.h where the
+// kernel counts it; the JSON sink and the exposition read this table.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "decode/summary.hpp"
+#include "vxtrace/abi.h"
+
+namespace vxt {
+
+struct SelfCounter {
+  uint64_t Summary::*field;
+  int stat;                 // the VXT_STAT_* slot it is read from; -1: counted in userspace
+  std::string_view json;    // key in the summary line
+  std::string_view metric;  // Prometheus counter
+  std::string_view help;
+};
+
+inline constexpr std::array<SelfCounter, 9> kSelfCounters{{
+    {&Summary::lost_events, VXT_STAT_LOST_EVENTS, "lost_events", "vxtrace_lost_events_total",
+     "Drop events the ring buffer had no room for (totals above stay exact)."},
+    {&Summary::events_rate_limited, VXT_STAT_EVENTS_LIMITED, "events_rate_limited",
+     "vxtrace_events_rate_limited_total",
+     "Drop events not streamed because of --bpf-event-rate (the drops are still counted)."},
+    {&Summary::events, VXT_STAT_EVENTS, "events", "vxtrace_events_total",
+     "Drop events submitted to the ring buffer."},
+    {&Summary::join_hits, VXT_STAT_JOIN_HITS, "joined", "vxtrace_joined_drops_total",
+     "Drops after decapsulation joined to their tunnel."},
+    {&Summary::join_other_cpu, VXT_STAT_JOIN_OTHER_CPU, "joined_other_cpu",
+     "vxtrace_joins_other_cpu_total",
+     "Tunnel joins found in another CPU's join array (receive and drop on different CPUs)."},
+    {&Summary::malformed, VXT_STAT_TC_MALFORMED, "malformed_vxlan",
+     "vxtrace_malformed_vxlan_packets_total",
+     "Packets to the VXLAN port that did not parse as VXLAN."},
+    {&Summary::malformed_records, -1, "malformed_records", "vxtrace_malformed_records_total",
+     "Ring buffer records that failed validation (never decoded)."},
+    {&Summary::peer_drops_elsewhere, VXT_STAT_PEER_DROPS_ELSEWHERE, "peer_drops_elsewhere",
+     "vxtrace_peer_drops_elsewhere_total",
+     "VXLAN packets dropped in another node's network namespace on this kernel (kind, netns "
+     "labs): not counted against the sending peer."},
+    {&Summary::peer_map_full, VXT_STAT_PEER_MAP_FULL, "peer_map_full",
+     "vxtrace_peer_map_full_total",
+     "Packets of a new peer not counted per peer: the BPF peer map (4096) was full."},
+}};
+
+}  // namespace vxt
