@@ -22,18 +22,18 @@ std::string hostname() {
 
 // Flags every command shares: where to look and how to print.
 void add_target_options(CLI::App& app, Options& o, bool with_output = true) {
-  app.add_option("-i,--iface", o.ifaces,
+  app.add_option("-i,--iface", o.tracer.ifaces,
                  "Underlay device to watch (repeatable; default: the default-route device)");
-  app.add_option("--vxlan-dev", o.vxlan_dev, "VXLAN device (Flannel: flannel.1)")
+  app.add_option("--vxlan-dev", o.tracer.vxlan_dev, "VXLAN device (Flannel: flannel.1)")
       ->capture_default_str();
-  app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP port (Flannel: 8472)")
+  app.add_option("--vxlan-port", o.tracer.vxlan_port, "VXLAN UDP port (Flannel: 8472)")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
   if (with_output)
     app.add_option("-o,--output", o.output, "Output format")
         ->capture_default_str()
         ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--node", o.node, "Node name in events (default: hostname)");
+  app.add_option("--node", o.tracer.node, "Node name in events (default: hostname)");
   app.add_option("--log-level", o.log_level, "Log level on stderr")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -89,15 +89,16 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
                  "netfilter,vxlan,other,background, or all, or default (all but background). "
                  "Every drop is counted regardless.")
       ->capture_default_str();
-  app.add_option("--ringbuf-kib", o.ringbuf_kib, "Ring buffer size in KiB (power of two, >= 4)")
+  app.add_option("--ringbuf-kib", o.tracer.ringbuf_kib,
+                 "Ring buffer size in KiB (power of two, >= 4)")
       ->capture_default_str()
       ->check(power_of_two_in(4, kMaxRingbufKib));
-  app.add_option("--join-slots", o.join_slots,
+  app.add_option("--join-slots", o.tracer.join_slots,
                  "Tunnel-join slots per CPU (power of two, >= 64; 64 bytes each): how many recent "
                  "packets per CPU a later drop can still be joined to its tunnel")
       ->capture_default_str()
       ->check(power_of_two_in(64, kMaxJoinSlots));
-  app.add_option("--bpf-event-rate", o.event_rate,
+  app.add_option("--bpf-event-rate", o.tracer.event_rate,
                  "Stream at most N drop events per second from the kernel (per node, spread over "
                  "the CPUs; 0: no limit). Drops over it are still counted and attributed exactly")
       ->capture_default_str();
@@ -127,7 +128,7 @@ void add_trace_options(CLI::App& app, Options& o, TraceFlags& f) {
                  "the packet comment. Checksum drops get a verdict in the events too");
   add_packet_options(app, o);
   app.add_flag(
-      "--stack", o.stack,
+      "--stack", o.tracer.stack,
       "Each streamed drop's kernel stack, symbolized (costs ~2 us a drop: off by default)");
   app.add_option("-d,--duration", o.duration_s, "Seconds to run (default: until SIGINT/SIGTERM)")
       ->check(seconds(0));
@@ -196,24 +197,6 @@ AttachMode attach_mode(const std::string& mode) {
 
 }  // namespace
 
-TracerConfig tracer_config(const Options& o) {
-  TracerConfig c;
-  c.ifaces = o.ifaces;
-  c.vxlan_dev = o.vxlan_dev;
-  c.vxlan_port = o.vxlan_port;
-  c.attach_mode = o.attach_mode;
-  c.stream_causes = o.stream_causes;
-  c.ringbuf_kib = o.ringbuf_kib;
-  c.join_slots = o.join_slots;
-  c.event_rate = o.event_rate;
-  // The filters read the packet's bytes, and doctor its checksum verdicts.
-  c.capture = !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
-              o.command == Command::doctor;
-  c.stack = o.stack;
-  c.node = o.node;
-  return c;
-}
-
 std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
   Options o;
   TraceFlags flags;
@@ -254,7 +237,7 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
   if (doctor->parsed()) {
     o = doctor_opts;
     o.command = Command::doctor;
-    o.stream_causes = default_stream_mask();
+    o.tracer.stream_causes = default_stream_mask();
   } else {
     if (agent->parsed()) {
       o = agent_opts;
@@ -264,15 +247,19 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv) {
     }
     auto mask = parse_cause_list(flags.causes);
     if (!mask) return CliExit{2, "", "--causes: " + mask.error().what() + "\n"};
-    o.stream_causes = *mask;
-    o.attach_mode = attach_mode(flags.mode);
+    o.tracer.stream_causes = *mask;
+    o.tracer.attach_mode = attach_mode(flags.mode);
   }
   // One device, one attachment: a name given twice would count every packet twice.
-  for (size_t i = 0; i < o.ifaces.size(); ++i)
+  for (size_t i = 0; i < o.tracer.ifaces.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      if (o.ifaces[i] == o.ifaces[j])
-        return CliExit{2, "", "--iface " + o.ifaces[i] + ": given more than once\n"};
-  o.node = escape_bytes(o.node.empty() ? hostname() : o.node);  // reaches terminals and labels
+      if (o.tracer.ifaces[i] == o.tracer.ifaces[j])
+        return CliExit{2, "", "--iface " + o.tracer.ifaces[i] + ": given more than once\n"};
+  o.tracer.node = escape_bytes(
+      o.tracer.node.empty() ? hostname() : o.tracer.node);  // reaches terminals and labels
+  // The filters read the packet's bytes, and doctor its checksum verdicts.
+  o.tracer.capture = !o.pcap.empty() || !o.filter.empty() || !o.filter_inner.empty() ||
+                     o.command == Command::doctor;
   return o;
 }
 

@@ -6,7 +6,6 @@
 #include <variant>
 #include <vector>
 
-#include "kernel/tc_attach.hpp"
 #include "tracer/tracer_config.hpp"
 #include "vxtrace/abi.h"
 
@@ -29,23 +28,16 @@ struct AgentOptions {
 
 struct Options {
   Command command = Command::trace;
-  std::vector<std::string> ifaces;  // empty: the default-route device
-  std::string vxlan_dev = "vxlan.calico";
-  uint16_t vxlan_port = 4789;
+  // What the Tracer gets, as parsed: devices, causes, ring and join sizes, --stack, the node
+  // name (the hostname unless --node). parse_cli() sets its `capture` from the flags below.
+  TracerConfig tracer;
   std::string output = "text";
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
   double interval_s = 0;  // 0: summary only at exit
-  uint32_t stream_causes = 0;
-  uint32_t ringbuf_kib = 1024;
-  uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;
-  uint32_t event_rate = 0;  // 0: unlimited
-  AttachMode attach_mode = AttachMode::automatic;
-  std::string node;  // defaults to the hostname
   std::string log_level = "info";
   std::string pcap;                    // --pcap FILE: pcapng of drops (agent: rotated)
   uint32_t snaplen = VXT_CAPTURE_MAX;  // bytes of each packet written there
   std::string filter, filter_inner;    // pcap-filter expressions on the streamed drops
-  bool stack = false;                  // --stack: each streamed drop's kernel stack
   AgentOptions agent;
 };
 
@@ -57,6 +49,5 @@ struct CliExit {
 std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv);
 
 // The Tracer's part of the options.
-TracerConfig tracer_config(const Options& o);
 
 }  // namespace vxt

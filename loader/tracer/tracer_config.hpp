@@ -1,5 +1,5 @@
-// What the Tracer needs to know, and nothing else: the CLI's Options build it
-// (tracer_config() in cli.hpp), so the Tracer never sees flags of other modes.
+// What the Tracer needs to know, and nothing else: the CLI parses straight into the one in
+// Options (cli/options.hpp), so the Tracer never sees flags of other modes.
 #pragma once
 
 #include <cstdint>

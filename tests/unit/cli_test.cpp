@@ -17,12 +17,30 @@ TEST(Cli, Defaults) {
   auto r = parse({});
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
-  EXPECT_TRUE(o.ifaces.empty());
-  EXPECT_EQ(o.vxlan_dev, "vxlan.calico");
-  EXPECT_EQ(o.vxlan_port, 4789);
+  EXPECT_TRUE(o.tracer.ifaces.empty());
+  EXPECT_EQ(o.tracer.vxlan_dev, "vxlan.calico");
+  EXPECT_EQ(o.tracer.vxlan_port, 4789);
   EXPECT_EQ(o.output, "text");
-  EXPECT_EQ(o.stream_causes, default_stream_mask());
-  EXPECT_FALSE(o.node.empty());
+  EXPECT_EQ(o.tracer.stream_causes, default_stream_mask());
+  EXPECT_FALSE(o.tracer.node.empty());
+}
+
+// Events carry the packet's bytes only when something reads them: a capture, a filter, or the
+// doctor's checksum verdicts; nothing else pays for the copy.
+TEST(Cli, TheTracerCapturesPacketsOnlyForWhatReadsThem) {
+  auto capture = [](std::vector<const char*> args) {
+    auto r = parse(std::move(args));
+    EXPECT_TRUE(std::holds_alternative<Options>(r));
+    return std::get<Options>(r).tracer.capture;
+  };
+  EXPECT_FALSE(capture({}));
+  EXPECT_FALSE(capture({"--stack", "-o", "json"}));
+  EXPECT_TRUE(capture({"--pcap", "/tmp/x.pcapng"}));
+  EXPECT_TRUE(capture({"--filter", "udp"}));
+  EXPECT_TRUE(capture({"--filter-inner", "tcp port 80"}));
+  EXPECT_TRUE(capture({"doctor"}));
+  EXPECT_FALSE(capture({"agent"}));
+  EXPECT_TRUE(capture({"agent", "--pcap", "/var/log/vxtrace/drops.pcapng"}));
 }
 
 TEST(Cli, AllFlags) {
@@ -52,17 +70,17 @@ TEST(Cli, AllFlags) {
                   "5000"});
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
-  EXPECT_EQ(o.ifaces, (std::vector<std::string>{"eth0", "eth1"}));
-  EXPECT_EQ(o.vxlan_dev, "flannel.1");
-  EXPECT_EQ(o.vxlan_port, 8472);
+  EXPECT_EQ(o.tracer.ifaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(o.tracer.vxlan_dev, "flannel.1");
+  EXPECT_EQ(o.tracer.vxlan_port, 8472);
   EXPECT_EQ(o.output, "json");
   EXPECT_DOUBLE_EQ(o.duration_s, 2.5);
-  EXPECT_EQ(o.stream_causes, (1u << VXT_CAUSE_CHECKSUM) | (1u << VXT_CAUSE_VXLAN));
-  EXPECT_EQ(o.attach_mode, AttachMode::clsact);
-  EXPECT_EQ(o.node, "n1");
-  EXPECT_EQ(o.ringbuf_kib, 64u);
-  EXPECT_EQ(o.join_slots, 16384u);
-  EXPECT_EQ(o.event_rate, 5000u);
+  EXPECT_EQ(o.tracer.stream_causes, (1u << VXT_CAUSE_CHECKSUM) | (1u << VXT_CAUSE_VXLAN));
+  EXPECT_EQ(o.tracer.attach_mode, AttachMode::clsact);
+  EXPECT_EQ(o.tracer.node, "n1");
+  EXPECT_EQ(o.tracer.ringbuf_kib, 64u);
+  EXPECT_EQ(o.tracer.join_slots, 16384u);
+  EXPECT_EQ(o.tracer.event_rate, 5000u);
 }
 
 // Each bad value: nonzero exit and one line naming the flag.
@@ -119,7 +137,7 @@ TEST(Cli, DoctorSubcommandHasItsOwnDefaults) {
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
   EXPECT_EQ(o.command, Command::doctor);
-  EXPECT_EQ(o.ifaces, std::vector<std::string>{"eth0"});
+  EXPECT_EQ(o.tracer.ifaces, std::vector<std::string>{"eth0"});
   EXPECT_DOUBLE_EQ(o.duration_s, 10);
 }
 

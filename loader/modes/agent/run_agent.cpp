@@ -30,16 +30,16 @@ constexpr auto kRulesEvery = std::chrono::seconds(5);  // netfilter rule totals 
 // found at start (a node's uplink does not change name).
 std::vector<DeviceSpec> device_specs(const Options& o) {
   std::vector<DeviceSpec> specs;
-  auto names = o.ifaces;
+  auto names = o.tracer.ifaces;
   if (names.empty()) {
     auto dev = default_route_device();
     if (!dev) throw FatalError("no default route: name the underlay with --iface");
     names.push_back(*dev);
   }
   specs.reserve(names.size() + 1);
-  for (const auto& n : names) specs.push_back({n, n == o.vxlan_dev});
-  if (std::find(names.begin(), names.end(), o.vxlan_dev) == names.end())
-    specs.push_back({o.vxlan_dev, true});
+  for (const auto& n : names) specs.push_back({n, n == o.tracer.vxlan_dev});
+  if (std::find(names.begin(), names.end(), o.tracer.vxlan_dev) == names.end())
+    specs.push_back({o.tracer.vxlan_dev, true});
   return specs;
 }
 
@@ -161,12 +161,12 @@ Agent::Agent(const Options& o)
     : o_(o),
       specs_(device_specs(o)),
       out_(must(LineOutput::open(o.agent.events))),
-      stream_({o.agent.window_s, o.agent.rate, o.agent.burst, o.agent.max_flows}, o.node,
+      stream_({o.agent.window_s, o.agent.rate, o.agent.burst, o.agent.max_flows}, o.tracer.node,
               [this](const json& j) { out_->write(j); }),
-      filter_(must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port))),
+      filter_(must(DropFilter::compile(o.filter, o.filter_inner, o.tracer.vxlan_port))),
       pcap_(open_pcap(o)),
       tracer_(std::make_unique<Tracer>(
-          tracer_config(o), [this](const DropRecord& d) { on_drop(d); }, Devices::on_demand)),
+          o.tracer, [this](const DropRecord& d) { on_drop(d); }, Devices::on_demand)),
       watch_(must(LinkWatch::open())),
       follower_(
           specs_,
@@ -174,7 +174,7 @@ Agent::Agent(const Options& o)
            [this](int ifindex) { return tracer_->detach_device(ifindex); }},
           [this](const AttachChange& c) {
             log_change(c);
-            if (started_) out_->write(attach_line(c, o_.node));
+            if (started_) out_->write(attach_line(c, o_.tracer.node));
           }),
       state_(build_info(tracer_->start_info(), o.agent)) {
   state_.set_tracer(tracer_.get());
@@ -200,8 +200,8 @@ void Agent::on_drop(const DropRecord& d) {
     ++pcap_no_bytes_;
     return;
   }
-  pcap_->write(pcap_interface(d), d.ts_unix_ns, d.packet, d.orig_len, pcap_comment(d, o_.node),
-               now);
+  pcap_->write(pcap_interface(d), d.ts_unix_ns, d.packet, d.orig_len,
+               pcap_comment(d, o_.tracer.node), now);
 }
 
 void Agent::start_line() {

@@ -9,7 +9,7 @@ namespace vxt::doctor {
 namespace {
 
 std::string underlay_of(const Options& o) {
-  if (!o.ifaces.empty()) return o.ifaces.front();
+  if (!o.tracer.ifaces.empty()) return o.tracer.ifaces.front();
   return default_route_device().value_or("");
 }
 
@@ -38,9 +38,9 @@ void read_offloads_into(NodeChecks& c) {
 
 NodeChecks gather_checks(const Options& o) {
   NodeChecks c;
-  c.node = o.node;
+  c.node = o.tracer.node;
   c.kernel_release = kernel_release();
-  c.names = {underlay_of(o), o.vxlan_dev, o.vxlan_port};
+  c.names = {underlay_of(o), o.tracer.vxlan_dev, o.tracer.vxlan_port};
   read_offloads_into(c);
   c.rp_filter = read_rp_filter(relevant_devices(c.names));
   c.conntrack = read_conntrack();

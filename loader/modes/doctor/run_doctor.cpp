@@ -22,7 +22,7 @@ using doctor::LiveEvidence;
 // cover the same window as the BPF counters.
 LiveEvidence observe(const Options& o) {
   doctor::LiveCollector collector(own_netns_inode());
-  Tracer tracer(tracer_config(o), [&](const DropRecord& d) { collector.add(d); });
+  Tracer tracer(o.tracer, [&](const DropRecord& d) { collector.add(d); });
   install_stop_signals();
   auto& ev = collector.evidence();
   ev.counters_before = doctor::read_counters();
@@ -53,7 +53,7 @@ int diagnose_and_report(const Options& o) {
     doctor::add_rp_filter_devices(checks, live);
   }
   auto diagnosis = doctor::diagnose(checks, live);
-  doctor::ReportContext ctx{o.node, checks.kernel_release, VXTRACE_VERSION,
+  doctor::ReportContext ctx{o.tracer.node, checks.kernel_release, VXTRACE_VERSION,
                             live.observed ? live.seconds : 0, &live};
   if (o.output == "json")
     doctor::write_json(std::cout, diagnosis, ctx);

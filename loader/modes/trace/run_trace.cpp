@@ -21,7 +21,7 @@ namespace vxt {
 namespace {
 
 std::unique_ptr<Sink> make_sink(const Options& o, std::ostream& out) {
-  if (o.output == "json") return std::make_unique<JsonSink>(out, o.node);
+  if (o.output == "json") return std::make_unique<JsonSink>(out, o.tracer.node);
   return std::make_unique<TextSink>(out);
 }
 
@@ -38,10 +38,10 @@ int run_trace(const Options& o) {
   // Opened before anything is loaded: a path that cannot be written is a start-up error.
   std::unique_ptr<PcapSink> pcap;
   if (!o.pcap.empty())
-    pcap = std::make_unique<PcapSink>(must(PcapngWriter::open(o.pcap, o.snaplen)), o.node);
-  const auto filter = must(DropFilter::compile(o.filter, o.filter_inner, o.vxlan_port));
+    pcap = std::make_unique<PcapSink>(must(PcapngWriter::open(o.pcap, o.snaplen)), o.tracer.node);
+  const auto filter = must(DropFilter::compile(o.filter, o.filter_inner, o.tracer.vxlan_port));
   install_stop_signals();  // before attaching: a signal from here on still detaches
-  Tracer tracer(tracer_config(o), [&](const DropRecord& d) {
+  Tracer tracer(o.tracer, [&](const DropRecord& d) {
     if (filter.active() && !filter.pass(d)) return;
     sink->drop(d);
     if (pcap) pcap->drop(d);

@@ -20,7 +20,7 @@ TEST(CliAgent, DefaultsForADaemonSet) {
   EXPECT_EQ(o.output, "json");
   EXPECT_EQ(o.interval_s, 60);
   EXPECT_EQ(o.agent.max_peers, 128u);
-  EXPECT_NE(o.stream_causes, 0u);
+  EXPECT_NE(o.tracer.stream_causes, 0u);
 }
 
 TEST(CliAgent, FlagsReachTheOptions) {
@@ -30,7 +30,7 @@ TEST(CliAgent, FlagsReachTheOptions) {
              "--metrics-max-peers=3", "--causes=checksum", "--attach-mode=clsact"});
   ASSERT_TRUE(std::holds_alternative<Options>(r));
   const auto& o = std::get<Options>(r);
-  EXPECT_EQ(o.ifaces, std::vector<std::string>{"eth1"});
+  EXPECT_EQ(o.tracer.ifaces, std::vector<std::string>{"eth1"});
   EXPECT_EQ(o.agent.listen, "127.0.0.1:1234");
   EXPECT_EQ(o.agent.events, "none");
   EXPECT_EQ(o.agent.rate, 5);
@@ -38,7 +38,7 @@ TEST(CliAgent, FlagsReachTheOptions) {
   EXPECT_EQ(o.agent.window_s, 2);
   EXPECT_EQ(o.agent.max_flows, 9u);
   EXPECT_EQ(o.agent.max_peers, 3u);
-  EXPECT_EQ(o.attach_mode, AttachMode::clsact);
+  EXPECT_EQ(o.tracer.attach_mode, AttachMode::clsact);
 }
 
 TEST(CliAgent, BadValuesAreOneLineErrors) {
