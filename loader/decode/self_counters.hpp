@@ -20,7 +20,7 @@ struct SelfCounter {
   std::string_view help;
 };
 
-inline constexpr std::array<SelfCounter, 9> kSelfCounters{{
+inline constexpr std::array<SelfCounter, 13> kSelfCounters{{
     {&Summary::lost_events, VXT_STAT_LOST_EVENTS, "lost_events", "vxtrace_lost_events_total",
      "Drop events the ring buffer had no room for (totals above stay exact)."},
     {&Summary::events_rate_limited, VXT_STAT_EVENTS_LIMITED, "events_rate_limited",
@@ -45,6 +45,18 @@ inline constexpr std::array<SelfCounter, 9> kSelfCounters{{
     {&Summary::peer_map_full, VXT_STAT_PEER_MAP_FULL, "peer_map_full",
      "vxtrace_peer_map_full_total",
      "Packets of a new peer not counted per peer: the BPF peer map (4096) was full."},
+    {&Summary::underlay_packets, VXT_STAT_TC_UNDERLAY_PKTS, "underlay_packets",
+     "vxtrace_underlay_packets_total",
+     "Packets vxtrace's tc program saw on the underlay devices, VXLAN or not (a GRO batch counts "
+     "once): nonzero means it is attached where the traffic is."},
+    {&Summary::underlay_vxlan_packets, VXT_STAT_TC_VXLAN_PKTS, "underlay_vxlan_packets",
+     "vxtrace_underlay_vxlan_packets_total",
+     "Of those, VXLAN to vxtrace's port (a GRO batch counts once)."},
+    {&Summary::overlay_packets, VXT_STAT_TC_OVERLAY_PKTS, "overlay_packets",
+     "vxtrace_overlay_packets_total",
+     "Packets vxtrace's tc program saw on the VXLAN device (a GRO batch counts once)."},
+    {&Summary::drops_parsed, VXT_STAT_DROPS_PARSED, "drops_parsed", "vxtrace_drops_parsed_total",
+     "Drops whose packet the kfree_skb program parsed for its flow and tunnel."},
 }};
 
 }  // namespace vxt

@@ -30,12 +30,15 @@ struct Summary {
   std::map<std::string, uint64_t> drops_by_reason;
   std::vector<PeerSummary> peers;  // most drops first, then most packets
   uint64_t lost_events = 0, events = 0, join_hits = 0, peer_map_full = 0;
-  uint64_t malformed = 0;                  // packets to the VXLAN port that did not parse as VXLAN
-  uint64_t malformed_records = 0;          // ring buffer records that failed validation (userspace)
-  uint64_t join_other_cpu = 0;             // joins found in another CPU's array (RPS, remote reads)
-  uint64_t events_rate_limited = 0;        // streamed causes over --bpf-event-rate: counted only
-  uint64_t peer_drops_elsewhere = 0;       // VXLAN dropped in another node's netns on this kernel
-  std::vector<RuleTotal> netfilter_rules;  // drop rules that dropped, most first
+  uint64_t malformed = 0;             // packets to the VXLAN port that did not parse as VXLAN
+  uint64_t malformed_records = 0;     // ring buffer records that failed validation (userspace)
+  uint64_t join_other_cpu = 0;        // joins found in another CPU's array (RPS, remote reads)
+  uint64_t events_rate_limited = 0;   // streamed causes over --bpf-event-rate: counted only
+  uint64_t peer_drops_elsewhere = 0;  // VXLAN dropped in another node's netns on this kernel
+  uint64_t underlay_packets = 0, underlay_vxlan_packets = 0;  // seen by tc (GRO batch: once)
+  uint64_t overlay_packets = 0;                               // seen by tc on the VXLAN device
+  uint64_t drops_parsed = 0;                                  // drops whose packet kfree_skb parsed
+  std::vector<RuleTotal> netfilter_rules;                     // drop rules that dropped, most first
 };
 
 Summary summarize(const RawCounters& c, const DropReasons& reasons);

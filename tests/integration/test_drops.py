@@ -66,6 +66,12 @@ class DropScenarios(unittest.TestCase):
         self.assertEqual((c["rx_packets"], c["drops"], c["decapsulated"]), (1000, 0, 1000))
         self.assertEqual(summary["peers"][0]["peer"], LAB.node("a").underlay_ip, "worst node first")
         self.assertGreaterEqual(summary["reasons"]["UDP_CSUM"], 37)
+        # What the tc programs saw: both senders' 2,000 datagrams at the underlay (no GRO on the
+        # lab's veth), among other packets; at least the 1,963 good ones on vxlan.calico.
+        self.assertEqual(summary["underlay_vxlan_packets"], 2000)
+        self.assertGreaterEqual(summary["underlay_packets"], 2000)
+        self.assertGreaterEqual(summary["overlay_packets"], 1963)
+        self.assertGreaterEqual(summary["drops_parsed"], 37)
 
     def check_inner_checksum(self, proto: str, reason: str, location: str, netns_source: str):
         res, drops, summary = self.trace(f"inner_csum_{proto}")
