@@ -1,5 +1,7 @@
-// A drop as the sinks see it: the BPF event decoded and named.
+// A drop as the sinks see it: the BPF event decoded into numbers and enums, named by the sinks.
 #pragma once
+
+#include <netinet/in.h>
 
 #include <cstdint>
 #include <optional>
@@ -58,7 +60,9 @@ struct FlowRecord {
 };
 
 // Flags are shown for TCP only, and only when some are set (a flow without them has no key).
-inline bool has_tcp_flags(const FlowRecord& f) { return f.proto == 6 && f.tcp_flags != 0; }
+inline bool has_tcp_flags(const FlowRecord& f) {
+  return f.proto == IPPROTO_TCP && f.tcp_flags != 0;
+}
 
 struct TunnelRecord {
   uint32_t peer = 0, local = 0;  // IPv4, network order

@@ -18,15 +18,30 @@ int64_t wall_clock_ns() {
 
 }  // namespace
 
+// The numbers go in as they are, never formatted: in a storm most drops repeat a flow and are
+// only counted. The two strings carry their lengths, so no name can run into the next field.
 std::string flow_key(const DropRecord& d) {
   std::string k;
-  k += name(d.cause);
-  k += '|' + d.reason + '|' + d.ifname + '|';
-  if (d.tunnel) k += ipv4_string(d.tunnel->peer) + '|' + std::to_string(d.tunnel->vni) + '|';
+  auto put = [&k](const auto& v) { k.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  auto put_str = [&](const std::string& s) {
+    put(s.size());
+    k += s;
+  };
+  put(d.cause);
+  put_str(d.reason);
+  put_str(d.ifname);
+  if (d.tunnel) {
+    k += 't';
+    put(d.tunnel->peer);
+    put(d.tunnel->vni);
+  }
   if (d.flow) {
-    k += ipv4_string(d.flow->src) + '|' + ipv4_string(d.flow->dst) + '|';
-    k += proto_name(d.flow->proto);
-    k += '|' + std::to_string(d.flow->sport) + '|' + std::to_string(d.flow->dport);
+    k += 'f';
+    put(d.flow->src);
+    put(d.flow->dst);
+    put(d.flow->proto);
+    put(d.flow->sport);
+    put(d.flow->dport);
   }
   return k;
 }
