@@ -299,6 +299,24 @@ static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct soc
 	stat_inc(VXT_STAT_EVENTS);
 }
 
+/* The bucket was refilled in this jiffy already. jiffies through the helper (Linux >= 5.8
+ * for tracing programs); kernels without it refill on every drop, as before. */
+static __always_inline bool refilled_this_tick(struct event_bucket *b)
+{
+	__u64 j;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_jiffies64))
+		return false;
+	j = bpf_jiffies64();
+	if (j == b->last_jiffies)
+		return true;
+	b->last_jiffies = j;
+	return false;
+}
+
+/* One token per streamed event. Credit grows once a tick, by the clock's elapsed time, so
+ * none is lost and the rate holds over any window longer than a tick; the cap (a second of
+ * credit) is applied at each refill, as it was on every drop. */
 static __always_inline bool take_event_token(void)
 {
 	struct event_bucket *b;
@@ -310,11 +328,14 @@ static __always_inline bool take_event_token(void)
 	b = bpf_map_lookup_elem(&event_buckets, &zero);
 	if (!b)
 		return true;
-	now = bpf_ktime_get_ns();
-	credit = b->credit_ns + (now - b->last_ns);
-	b->last_ns = now;
-	if (credit > event_burst_ns)
-		credit = event_burst_ns;
+	credit = b->credit_ns;
+	if (!refilled_this_tick(b)) {
+		now = bpf_ktime_get_ns();
+		credit += now - b->last_ns;
+		b->last_ns = now;
+		if (credit > event_burst_ns)
+			credit = event_burst_ns;
+	}
 	if (credit < event_cost_ns) {
 		b->credit_ns = credit;
 		stat_inc(VXT_STAT_EVENTS_LIMITED);

@@ -175,6 +175,24 @@ class LosesNothing(unittest.TestCase):
         self.assertEqual(summary["events"] + summary["lost_events"] + summary["events_rate_limited"],
                          streamed_causes, "every drop of a streamed cause accounted for")
 
+    def test_event_rate_refills_while_drops_go_on(self):
+        """The bucket refills once a tick, by the clock: drops spread over 3 s get more events
+        than all the CPUs' first second of credit (20), and no more than the rate allows."""
+        b, a = LAB.receiver, LAB.node("a")
+        rate, batches, gap = 20, 7, 0.5
+        with Vxtrace(b.ns, "--iface", "eth0", "--bpf-event-rate", str(rate)) as vx:
+            t0 = time.monotonic()
+            for i in range(batches):
+                if i:
+                    time.sleep(gap)
+                LAB.inject("a", "b", count=100, bad_outer_csum=100, dport=5000, sport=41000 + i, seed=i + 1)
+            elapsed = time.monotonic() - t0
+            drops, summary = vx.stop()
+        self.assertEqual(peer(summary, a.underlay_ip)["drops"], 100 * batches, "totals are exact")
+        streamed = [d for d in drops if d["cause"] == "checksum" and (d["tunnel"] or {}).get("peer") == a.underlay_ip]
+        self.assertGreater(len(streamed), rate, f"refilled while the drops went on ({elapsed:.1f} s)")
+        self.assertLessEqual(len(streamed), rate + rate * elapsed + 2, "burst + refill at most")
+
 
 if __name__ == "__main__":
     unittest.main()

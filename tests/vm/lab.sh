@@ -28,7 +28,7 @@
 # wait for vxtrace's start line, default 60: program loading is slow under TCG), VXT_LAB_PREFIX.
 
 ALL="outer_csum inner_csum_tcp inner_csum_udp rp_filter conntrack_invalid netfilter unknown_vni
-  rcvbuf_full healthy doctor attach_clsact attach_tcx stale_clsact"
+  rcvbuf_full event_rate healthy doctor attach_clsact attach_tcx stale_clsact"
 
 # Host programs by absolute path: Debian's static busybox runs its own applet for a known name
 # (ip, tc, ping) before it looks at PATH. The paths are the same on the host and in the VM.
@@ -485,6 +485,21 @@ scenario_rcvbuf_full() {
     stop_listener
     not_started
   fi
+}
+
+# 300 bad outer checksums under --bpf-event-rate 10: the kernel's token bucket (its clock and
+# jiffies helpers) loads and runs on this kernel, streams a few events and counts every drop.
+scenario_event_rate() {
+  begin event_rate '"sender":"'$A_UL'","count":300,"rate":10'
+  start_listener udp 5000
+  start_vxtrace --bpf-event-rate 10 || { stop_listener; not_started; return; }
+  e0=$(counter "$B" UdpInCsumErrors)
+  inject --count 300 --bad-outer-csum 300 --dport 5000 --sport 40900 --payload-len 200 --seed 11
+  settle 'counter "$B" UdpInCsumErrors' $((e0 + 300))
+  stop_vxtrace
+  stop_listener
+  report_vxtrace
+  finish "\"b_UdpInCsumErrors\":$(($(counter "$B" UdpInCsumErrors) - e0))"
 }
 
 # vxtrace doctor in node b while node a sends 50 frames with VNI 999 and b's vxlan.calico has

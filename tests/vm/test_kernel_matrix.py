@@ -54,6 +54,7 @@ COUNTERS = {
     "conntrack_invalid": {"b_rule_packets": 50},
     "netfilter": {"b_rule_packets": 50},
     "unknown_vni": {"b_UdpInDatagrams": 50, "b_vxlan_rx_packets": 0},
+    "event_rate": {"b_UdpInCsumErrors": 300},
     "healthy": {"ping_replies": 5, "b_UdpInCsumErrors": 0, "b_TcpExtIPReversePathFilter": 0},
 }
 
@@ -294,6 +295,26 @@ class KernelMatrix(unittest.TestCase):
         self.assertGreater(full, 100, f"[{self.kernel}] rcvbuf_full: the lab dropped too few")
         causes = collections.Counter(d["cause"] for d in self.ours(sc) if d["cause"] != "background")
         self.assertEqual(causes, {"other": full}, f"[{self.kernel}] rcvbuf_full: {self.describe(self.ours(sc))}")
+
+    def test_event_rate(self):
+        """--bpf-event-rate: the token bucket streams a few events, counts every drop, and
+        every drop of a streamed cause is an event, a lost event or a rate-limited one."""
+        sc = self.scenario("event_rate")
+        self.started(sc)
+        self.lab_counters(sc)
+        a = self.peer_a(sc)
+        self.assertEqual((a["by_cause"], a["drops"]), ({"checksum": 300}, 300),
+                         f"[{self.kernel}] event_rate: peer {A_UL} counts every drop: {a}")
+        streamed = [d for d in self.ours(sc) if d["cause"] == "checksum"]
+        final = [s for s in sc.summaries if s.get("final")][0]
+        # A second of credit per CPU (10/s shared by the VM's CPUs), plus what the seconds of
+        # the scenario refill: far below 300.
+        self.assertTrue(1 <= len(streamed) <= 60, f"[{self.kernel}] event_rate: {len(streamed)} events streamed")
+        self.assertGreaterEqual(final["events_rate_limited"], 300 - len(streamed) - final["lost_events"],
+                                f"[{self.kernel}] event_rate: {final}")
+        self.assertEqual(final["events"] + final["lost_events"] + final["events_rate_limited"],
+                         sum(final["drops"].values()),
+                         f"[{self.kernel}] event_rate: every drop accounted for (--causes all): {final}")
 
     def test_doctor(self):
         """doctor's node checks and live window on this kernel: the VNI mismatch is named
