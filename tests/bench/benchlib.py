@@ -79,6 +79,16 @@ def mean_ci95(xs: list[float]) -> tuple[float, float, float] | None:
     return mean, mean - half, mean + half
 
 
+def pairs_for_half_width(xs: list[float], half: float) -> int | None:
+    """Pairs a 95 % interval of the mean needs to be +-`half` wide at the spread of `xs`
+    (normal approximation: (1.96 sd / half)^2, at least the pairs already run)."""
+    if len(xs) < 2:
+        return None
+    mean = sum(xs) / len(xs)
+    sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+    return max(len(xs), math.ceil((1.96 * sd / half) ** 2))
+
+
 def ci_verdict(ci: tuple[float, float, float] | None, goal: float) -> str:
     """A goal 'at most `goal`' judged on an interval: met only when all of it is below."""
     if ci is None:

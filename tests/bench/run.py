@@ -294,7 +294,7 @@ class Bench:
                 raise SystemExit(f"missing {b}: build first (cmake -S . -B {args.build} && cmake --build {args.build})")
         q = args.quick
         self.reps = 1 if q else 3
-        self.pairs = 3 if q else 12
+        self.pairs = args.pairs or (3 if q else 12)
         self.iperf_s = 2 if q else 3  # iperf3 -t takes whole seconds
         self.storm_s = 1.0 if q else 2.0
         self.res: dict = {"machine": machine(), "quick": q}
@@ -897,6 +897,10 @@ def table(res: dict) -> list[Row]:
             rows.append(Row(S2, f"{label} loss with vxtrace, mean and 95 % interval",
                             f"{ci[0]:.1f} % [{ci[1]:.1f} .. {ci[2]:.1f}] (n={o.n})", "<= 2 %",
                             bl.ci_verdict(tuple(ci), 2.0)))
+            need = bl.pairs_for_half_width(o.samples, 1.0)
+            if need:
+                rows.append(Row(S2, f"{label} pairs for a +-1 % interval (1 % told from 3 %), at this spread",
+                                f"{need} (this run: {o.n}; --pairs N)", "(info)", ""))
         pred = res.get("tc_cost", {}).get(proto, {}).get("predicted_overhead_pct")
         if pred and pred.get("samples"):
             rows.append(Row(S2, f"{label} predicted: tc ns/packet x packets / CPU busy time",
@@ -1054,6 +1058,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--markdown", help="also write the table as Markdown here")
     ap.add_argument("--from-json", help="only print the table of an earlier --json file")
     ap.add_argument("--only", help="comma-separated sections: drain,nft,footprint,throughput,kfree,storm")
+    ap.add_argument("--pairs", type=int, default=0,
+                    help="throughput with/without pairs per protocol (default 12, --quick 3; ~7 s each)")
     a = ap.parse_args(argv)
     if a.from_json:
         res = json.loads(Path(a.from_json).read_text())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's benchmark command: install, build, and print the table of figures
 # (docs/benchmarks.md explains each one). Takes about 3.5 minutes; --quick about 1.
-#   bash tests/bench/run.sh [--quick] [--json FILE] [--markdown FILE]
+#   bash tests/bench/run.sh [--quick] [--pairs N] [--json FILE] [--markdown FILE]
 # VXT_BENCH_BUILD=dir uses (and builds) that build directory instead of running
 # scripts/setup.sh, which builds build/.
 set -euo pipefail

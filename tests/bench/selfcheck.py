@@ -47,6 +47,12 @@ class Stats(unittest.TestCase):
         self.assertTrue(bl.ci_verdict((3.0, 2.5, 3.5), 2.0).startswith("MISSED"))
         self.assertTrue(bl.ci_verdict((2.0, 1.0, 3.0), 2.0).startswith("undecided"))
 
+    def test_pairs_for_a_narrower_interval(self):
+        xs = [0.0, 4.0, 8.0, 2.0, 6.0]  # sd sqrt(10)
+        self.assertEqual(bl.pairs_for_half_width(xs, 1.0), 39)  # ceil((1.96 * 3.162)^2)
+        self.assertEqual(bl.pairs_for_half_width(xs, 100.0), 5)  # never fewer than were run
+        self.assertIsNone(bl.pairs_for_half_width([1.0], 1.0))
+
     def test_cpu_busy(self):
         text = "cpu  100 5 50 1000 20 3 2 0 0 0\ncpu0 1 2 3 4\n"
         self.assertEqual(bl.cpu_busy_ns(text), (100 + 5 + 50 + 3 + 2) * 10_000_000)
