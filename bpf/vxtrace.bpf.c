@@ -299,8 +299,8 @@ static __always_inline void emit_drop(void *ctx, struct sk_buff *skb, struct soc
 	stat_inc(VXT_STAT_EVENTS);
 }
 
-/* The bucket was refilled in this jiffy already. jiffies through the helper (Linux >= 5.8
- * for tracing programs); kernels without it refill on every drop, as before. */
+/* The bucket was refilled in this jiffy already. jiffies through bpf_jiffies64 where the
+ * kernel's BTF names the helper (Linux >= 5.5); elsewhere every drop refills, as before. */
 static __always_inline bool refilled_this_tick(struct event_bucket *b)
 {
 	__u64 j;

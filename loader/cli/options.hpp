@@ -48,6 +48,4 @@ struct CliExit {
 
 std::variant<Options, CliExit> parse_cli(int argc, const char* const* argv);
 
-// The Tracer's part of the options.
-
 }  // namespace vxt

@@ -72,7 +72,7 @@ def mean_ci95(xs: list[float]) -> tuple[float, float, float] | None:
     if n < 2:
         return None
     mean = sum(xs) / n
-    sd = (sum((x - mean) ** 2 for x in xs) / (n - 1)) ** 0.5
+    sd = statistics.stdev(xs)
     df = n - 1
     t = _T95.get(df) or (_T95[max(k for k in _T95 if k <= df)] if df < 30 else 1.96)
     half = t * sd / n ** 0.5
@@ -84,9 +84,7 @@ def pairs_for_half_width(xs: list[float], half: float) -> int | None:
     (normal approximation: (1.96 sd / half)^2, at least the pairs already run)."""
     if len(xs) < 2:
         return None
-    mean = sum(xs) / len(xs)
-    sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
-    return max(len(xs), math.ceil((1.96 * sd / half) ** 2))
+    return max(len(xs), math.ceil((1.96 * statistics.stdev(xs) / half) ** 2))
 
 
 def ci_verdict(ci: tuple[float, float, float] | None, goal: float) -> str:

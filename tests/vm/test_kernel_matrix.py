@@ -223,8 +223,12 @@ class KernelMatrix(unittest.TestCase):
                     or str(flow.get("dst", "")).startswith(POD_PREFIX))
         return [d for d in sc.drops if mine(d)]
 
+    @staticmethod
+    def final_summary(sc: Scenario) -> dict:
+        return [s for s in sc.summaries if s.get("final")][0]
+
     def peer_a(self, sc: Scenario) -> dict:
-        final = [s for s in sc.summaries if s.get("final")][0]
+        final = self.final_summary(sc)
         for p in final["peers"]:
             if p["peer"] == A_UL:
                 return p
@@ -306,7 +310,7 @@ class KernelMatrix(unittest.TestCase):
         self.assertEqual((a["by_cause"], a["drops"]), ({"checksum": 300}, 300),
                          f"[{self.kernel}] event_rate: peer {A_UL} counts every drop: {a}")
         streamed = [d for d in self.ours(sc) if d["cause"] == "checksum"]
-        final = [s for s in sc.summaries if s.get("final")][0]
+        final = self.final_summary(sc)
         # A second of credit per CPU (10/s shared by the VM's CPUs), plus what the seconds of
         # the scenario refill: far below 300.
         self.assertTrue(1 <= len(streamed) <= 60, f"[{self.kernel}] event_rate: {len(streamed)} events streamed")
