@@ -57,6 +57,7 @@ struct FlowRecord {
   uint8_t proto = 0;              // IPPROTO_*
   uint16_t sport = 0, dport = 0;  // host order; ICMP: type << 8 | code, and the echo id
   uint8_t tcp_flags = 0;          // TCP only
+  uint16_t ip_id = 0;             // host order: tells a flow's packets apart (rule tracing)
 };
 
 // Flags are shown for TCP only, and only when some are set (a flow without them has no key).

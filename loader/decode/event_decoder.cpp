@@ -31,6 +31,7 @@ FlowRecord decode_flow(const vxt_flow& f) {
   r.sport = f.proto == IPPROTO_ICMP ? f.sport : ntohs(f.sport);
   r.dport = ntohs(f.dport);
   if (f.proto == IPPROTO_TCP) r.tcp_flags = f.tcp_flags;
+  r.ip_id = ntohs(f.ip_id);
   return r;
 }
 

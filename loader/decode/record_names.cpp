@@ -38,4 +38,16 @@ std::string_view name(RxCsum r) {
   return "unknown";
 }
 
+std::string_view name(RuleBackend b) {
+  return b == RuleBackend::iptables_legacy ? "iptables-legacy" : "nftables";
+}
+
+std::string rule_label(const RuleRecord& r) {
+  std::string where = r.table + "/" + r.chain;
+  bool legacy = r.backend == RuleBackend::iptables_legacy;
+  if (r.policy) return where + " policy" + (legacy ? " (legacy)" : "");
+  if (legacy) return where + " rule " + std::to_string(r.handle) + " (legacy)";
+  return where + " #" + std::to_string(r.handle);
+}
+
 }  // namespace vxt

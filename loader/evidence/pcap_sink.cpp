@@ -14,9 +14,7 @@ std::string pcap_comment(const DropRecord& d, const std::string& node) {
   if (d.tunnel)
     c += fmt::format(" tunnel={}>{} vni={} ({})", ipv4_string(d.tunnel->peer),
                      ipv4_string(d.tunnel->local), d.tunnel->vni, name(d.tunnel->source));
-  if (d.rule)
-    c += fmt::format(" rule={}/{}/{}#{}", d.rule->family, d.rule->table, d.rule->chain,
-                     d.rule->handle);
+  if (d.rule) c += fmt::format(" rule={} {}", d.rule->family, rule_label(*d.rule));
   if (d.csum && d.csum->verified)
     c += fmt::format(" csum={} {} wire 0x{:04x} correct 0x{:04x} ({})", d.csum->layer,
                      d.csum->proto, d.csum->wire, d.csum->correct, d.csum->pattern);

@@ -8,11 +8,14 @@
 #include <string_view>
 #include <tuple>
 
+#include "decode/rule_record.hpp"
+
 namespace vxt::nf {
 
 struct RuleKey {
   std::string family, table, chain;  // family: ip | ip6 | inet | arp | bridge | netdev
-  uint64_t handle = 0;
+  uint64_t handle = 0;               // legacy iptables: the position in the chain; policy: 0
+  RuleBackend backend = RuleBackend::nftables;
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=>'s own 0
   auto operator<=>(const RuleKey&) const = default;
 };
@@ -22,7 +25,9 @@ struct NftRule {
   std::optional<std::string> comment;  // nft's own, or iptables' -m comment
   std::optional<uint64_t> packets;     // its counter; iptables-nft rules always have one
   bool drops = false;                  // verdict drop, or REJECT (which drops after replying)
-  bool ct_invalid = false;             // matches conntrack state INVALID
+  bool policy = false;                 // a base chain's policy, not a rule: `packets` its counter
+  std::optional<std::string> log_prefix;  // nft `log prefix`, or iptables' NFLOG/LOG prefix
+  bool ct_invalid = false;                // matches conntrack state INVALID
   // Matches that can rule a dropped flow out when several drop rules moved at once.
   struct AddrMatch {
     uint32_t addr = 0, mask = 0xFFFFFFFF;  // network order

@@ -30,8 +30,14 @@ void move_drops(std::map<std::string, uint64_t>& by_cause, Cause from, Cause to,
 RuleRecord record_of(const NftRule& r) {
   std::optional<std::string> comment;
   if (r.comment) comment = escape_bytes(*r.comment);
-  return {r.key.family, escape_bytes(r.key.table), escape_bytes(r.key.chain), r.key.handle, comment,
-          r.ct_invalid};
+  return {r.key.family,
+          escape_bytes(r.key.table),
+          escape_bytes(r.key.chain),
+          r.key.handle,
+          comment,
+          r.ct_invalid,
+          r.policy,
+          r.key.backend};
 }
 
 }  // namespace

@@ -126,7 +126,9 @@ json to_json(const RuleRecord& r) {
           {"chain", r.chain},
           {"handle", r.handle},
           {"comment", r.comment ? json(*r.comment) : json(nullptr)},
-          {"conntrack_invalid", r.ct_invalid}};
+          {"conntrack_invalid", r.ct_invalid},
+          {"policy", r.policy},
+          {"backend", name(r.backend)}};
 }
 
 json to_json(const Summary& s) {
@@ -297,7 +299,11 @@ std::optional<std::string_view> JsonSink::format_drop(const DropRecord& d) {
     }
     w.lit(",\"conntrack_invalid\":");
     w.boolean(r.ct_invalid);
-    w.lit("}");
+    w.lit(",\"policy\":");
+    w.boolean(r.policy);
+    w.lit(",\"backend\":\"");
+    w.str(name(r.backend));
+    w.lit("\"}");
   } else {
     w.lit("null");
   }

@@ -29,7 +29,7 @@ std::string format_drop_line(const DropRecord& d) {
   else if (d.csum)
     line += "  [cksum not verified: " + d.csum->why + "]";
   if (d.rule) {
-    line += fmt::format("  rule {}/{} #{}", d.rule->table, d.rule->chain, d.rule->handle);
+    line += "  rule " + rule_label(*d.rule);
     if (d.rule->comment) line += " \"" + *d.rule->comment + "\"";
     if (auto meaning = nf::calico_meaning(*d.rule); !meaning.empty()) line += " (" + meaning + ")";
   }
@@ -74,7 +74,7 @@ void TextSink::summary(const Summary& s) {
     out_ << fmt::format("{:>8}  {}\n", "DROPS", "NETFILTER RULE");
     for (const auto& t : s.netfilter_rules) {
       const auto& r = t.rule;
-      out_ << fmt::format("{:>8}  {} {}/{} #{}", t.drops, r.family, r.table, r.chain, r.handle);
+      out_ << fmt::format("{:>8}  {} {}", t.drops, r.family, rule_label(r));
       if (r.comment) out_ << " \"" << *r.comment << '"';
       if (auto meaning = nf::calico_meaning(r); !meaning.empty()) out_ << " (" << meaning << ")";
       out_ << '\n';

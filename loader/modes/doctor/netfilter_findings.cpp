@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "decode/record_names.hpp"
 #include "modes/doctor/findings.hpp"
 #include "netfilter/calico_names.hpp"
 
@@ -44,8 +45,8 @@ Finding rule_finding(const RuleTotal& t, const LiveEvidence& live) {
         "kubectl get networkpolicy,globalnetworkpolicy -A  # add a policy that allows it, or fix "
         "the client"};
   } else {
-    f.title = fmt::format("netfilter rule {}/{} #{} dropped {}{} packets in {:.0f} s", r.table,
-                          r.chain, r.handle, t.drops, what, live.seconds);
+    f.title = fmt::format("netfilter rule {} dropped {}{} packets in {:.0f} s", rule_label(r),
+                          t.drops, what, live.seconds);
     f.root_cause =
         meaning.empty() ? "A firewall rule on this node drops the traffic." : meaning + ".";
     f.persistent = {"change the rule in whatever writes it (its comment names the owner: " +
