@@ -25,6 +25,9 @@ struct NftRule {
   std::optional<std::string> comment;  // nft's own, or iptables' -m comment
   std::optional<uint64_t> packets;     // its counter; iptables-nft rules always have one
   bool drops = false;                  // verdict drop, or REJECT (which drops after replying)
+  // Its counter follows every match, so each packet it counts was dropped by this rule: only
+  // such counters can prove which rule dropped a packet.
+  bool counts_drops_only = false;
   bool policy = false;                 // a base chain's policy, not a rule: `packets` its counter
   std::optional<std::string> log_prefix;  // nft `log prefix`, or iptables' NFLOG/LOG prefix
   bool ct_invalid = false;                // matches conntrack state INVALID
