@@ -252,7 +252,7 @@ void Agent::run() {
     stream_.tick(now);
     if (pcap_) pcap_->tick(now);
     if (now >= next_rules) {
-      state_.publish_rules(tracer_->netfilter_rules().rules);
+      state_.publish_rules(tracer_->netfilter_rules());
       next_rules = now + kRulesEvery;
     }
     if (o_.interval_s > 0 && now >= next_summary) {
