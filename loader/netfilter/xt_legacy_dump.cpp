@@ -38,6 +38,13 @@ NftRule policy_rule(const std::string& table, const std::string& chain, xtc_hand
 Result<void> read_table(const std::string& table, std::vector<NftRule>& out) {
   std::unique_ptr<xtc_handle, IptcFree> h(iptc_init(table.c_str()));
   if (!h) return iptc_error("iptables-legacy table " + table, errno);
+  // Sized once: growing by doubling would touch twice the fresh pages, a reading's main cost.
+  size_t n = out.size();
+  for (const char* c = iptc_first_chain(h.get()); c; c = iptc_next_chain(h.get())) {
+    for (const ipt_entry* e = iptc_first_rule(c, h.get()); e; e = iptc_next_rule(e, h.get())) ++n;
+    n += iptc_builtin(c, h.get()) ? 1 : 0;
+  }
+  out.reserve(n);
   for (const char* c = iptc_first_chain(h.get()); c; c = iptc_next_chain(h.get())) {
     std::string chain(c);
     uint64_t position = 0;
