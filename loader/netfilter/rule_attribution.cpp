@@ -43,10 +43,13 @@ RuleRecord record_of(const NftRule& r) {
           r.key.backend};
 }
 
-// nftables handles are unique in their table and survive a chain's rename; a policy is its
-// chain's.
-RuleKey total_key(RuleKey k) {
-  if (k.backend == RuleBackend::nftables && k.handle != 0) k.chain.clear();
+// nftables handles are unique in their table and survive a chain's rename; a legacy rule's
+// position does not survive an insert above it, what it matches does; a policy is its chain's.
+RuleKey total_key(const NftRule& r) {
+  RuleKey k = r.key;
+  if (k.handle == 0) return k;
+  if (k.backend == RuleBackend::nftables) k.chain.clear();
+  if (k.backend == RuleBackend::iptables_legacy) k.handle = legacy_identity(r);
   return k;
 }
 
@@ -101,7 +104,8 @@ struct RuleAttribution::Netns {
 
   void observe(const RuleReading& rd) {
     for (const auto& [key, n] : rd.counters.counters) {
-      auto [it, fresh] = tallies.try_emplace(total_key(key));
+      const NftRule& rule = rd.rules.at(key);
+      auto [it, fresh] = tallies.try_emplace(total_key(rule));
       auto& t = it->second;
       // Present at the first reading: counted from there; appeared later: from zero.
       if (fresh) t.baseline = t.last = baseline_taken ? 0 : n;
@@ -110,7 +114,7 @@ struct RuleAttribution::Netns {
         t.baseline = 0;
       }
       t.last = n;
-      t.rule = rd.rules.at(key);
+      t.rule = rule;
     }
     baseline_taken = true;
   }

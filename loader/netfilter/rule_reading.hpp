@@ -1,4 +1,4 @@
-// One reading of a network namespace's drop rules: their counters (for the exact window and
+// One reading of a network namespace's drop rules, nftables' and legacy iptables': their counters (for the exact window and
 // the totals) and what each matches (to name them). Another namespace is read through a
 // socket made for this reading and closed after it, so vxtrace never keeps a namespace alive.
 #pragma once
@@ -23,5 +23,9 @@ struct RuleReading {
 Result<RuleReading> read_rules(uint32_t inode, bool own);
 
 int64_t monotonic_ns();
+
+// What a legacy iptables rule is, apart from its position (which an insert above it shifts):
+// its chain and every match vxtrace parses. Two identical rules share it.
+uint64_t legacy_identity(const NftRule& r);
 
 }  // namespace vxt::nf
