@@ -101,6 +101,7 @@ struct RuleAttribution::Netns {
   Clock::duration cost{}, gap = kMinGap;
   std::map<RuleKey, Tally> tallies;  // by total_key()
   bool baseline_taken = false;
+  bool watched = false;  // deletions arrive from RuleWatch
 
   void observe(const RuleReading& rd) {
     for (const auto& [key, n] : rd.counters.counters) {
@@ -109,7 +110,9 @@ struct RuleAttribution::Netns {
       auto& t = it->second;
       // Present at the first reading: counted from there; appeared later: from zero.
       if (fresh) t.baseline = t.last = baseline_taken ? 0 : n;
-      if (n < t.last) {  // replaced in place (same handle, counter back to zero)
+      // A counter gone down was replaced in place; where deletions are watched, the deletion
+      // says exactly what it had dropped (retire()).
+      if (n < t.last && !watched) {
         t.retired += t.last - t.baseline;
         t.baseline = 0;
       }
@@ -117,6 +120,20 @@ struct RuleAttribution::Netns {
       t.rule = rule;
     }
     baseline_taken = true;
+  }
+
+  // A rule deleted (or replaced in place), with its counter's final value.
+  void retire(const NftRule& r) {
+    if (!r.drops || !r.counts_drops_only || !r.packets) return;
+    auto [it, fresh] = tallies.try_emplace(total_key(r));
+    auto& t = it->second;
+    if (fresh) t.rule = r;  // added and deleted between two readings
+    t.retired += *r.packets >= t.baseline ? *r.packets - t.baseline : 0;
+    t.baseline = t.last = 0;  // what comes under its handle now is another rule
+  }
+
+  uint64_t total(const Tally& t) const {
+    return t.retired + (t.last >= t.baseline ? t.last - t.baseline : 0);
   }
 };
 
@@ -129,7 +146,15 @@ RuleAttribution::RuleAttribution(Hooks hooks)
     if (int n = remove_stale_trace_tables())
       spdlog::info("removed {} stale vxtrace nftables tables", n);
   }
-  netns(own_netns_);  // the baseline, after vxtrace's own changes
+  if (auto w = RuleWatch::open()) {
+    watch_ = std::move(*w);  // before the baseline: no deletion falls between the two
+  } else {
+    spdlog::info(
+        "nftables ruleset notifications unavailable ({}): a rule replaced in place "
+        "is seen only by its counter going down",
+        w.error().what());
+  }
+  netns(own_netns_).watched = watch_ != nullptr;  // the baseline, after vxtrace's own changes
   if (!l) {
     spdlog::info("nftables traces unavailable ({}): rules named by counters only",
                  l.error().what());
@@ -159,7 +184,21 @@ RuleAttribution::Netns& RuleAttribution::netns(uint32_t inode) {
   return ref;
 }
 
+void RuleAttribution::apply_deletions() {
+  if (!watch_) return;
+  bool lost = false;
+  auto deleted = watch_->deleted(lost);
+  auto& own = *netns_.at(own_netns_);
+  for (const auto& r : deleted) own.retire(r);
+  if (lost) {
+    spdlog::warn(
+        "nftables ruleset notifications lost: totals of rules replaced meanwhile may be low");
+    own.watched = false;
+  }
+}
+
 void RuleAttribution::take_reading(Netns& ns) {
+  if (ns.own) apply_deletions();  // first: a deletion before the reading is not in it
   auto began = Clock::now();
   auto rd = read_rules(ns.inode, ns.own);
   ns.read_at = Clock::now();
@@ -351,12 +390,13 @@ void RuleAttribution::flush(const Emit& emit, int64_t drained_until, bool force)
 RuleTotals RuleAttribution::totals() {
   std::vector<RuleTotal> totals;
   for (auto& [inode, ns] : netns_) {
+    if (ns->own) apply_deletions();
     if (!ns->next) {
       // A reading for the totals only: it must not end a window early.
       if (auto rd = read_rules(inode, ns->own)) ns->observe(*rd);
     }
     for (const auto& [key, t] : ns->tallies)
-      if (uint64_t n = t.retired + t.last - t.baseline) totals.push_back({record_of(t.rule), n});
+      if (uint64_t n = ns->total(t)) totals.push_back({record_of(t.rule), n});
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });

@@ -22,6 +22,7 @@
 #include "decode/summary.hpp"
 #include "netfilter/nft_rule.hpp"
 #include "netfilter/rule_reading.hpp"
+#include "netfilter/rule_watch.hpp"
 #include "netfilter/trace_listener.hpp"
 #include "netfilter/trace_table.hpp"
 
@@ -78,6 +79,7 @@ class RuleAttribution {
   struct Netns;
   Netns& netns(uint32_t inode);
   void take_reading(Netns& ns);
+  void apply_deletions();
   void decide(Netns& ns, const Emit& emit);
   void emit_held(Netns& ns, const Emit& emit, size_t count, const std::optional<RuleKey>& rule);
   std::optional<RuleRecord> traced_rule(const DropRecord& r);
@@ -90,6 +92,7 @@ class RuleAttribution {
   size_t held_ = 0;
   std::unique_ptr<TraceListener> listener_;
   std::unique_ptr<TraceTable> table_;  // made at the first netfilter drop here
+  std::unique_ptr<RuleWatch> watch_;   // deletions in this namespace: exact totals
   bool table_failed_ = false;
   std::deque<std::pair<int64_t, DropTrace>> traces_;  // unmatched, with when they were read
   std::map<std::string, uint64_t> conntrack_by_peer_;

@@ -47,7 +47,8 @@ uint64_t legacy_identity(const NftRule& r) {
   };
   std::string s = r.key.table + '\0' + r.key.chain + '\0' + r.comment.value_or("") + '\0' +
                   r.log_prefix.value_or("") + '\0' + addr(r.saddr) + addr(r.daddr) +
-                  std::to_string(r.l4proto.value_or(0)) + ':' + std::to_string(r.dport.value_or(0)) +
+                  std::to_string(r.l4proto.value_or(0)) + ':' +
+                  std::to_string(r.dport.value_or(0)) +
                   (r.iifname ? r.iifname->bytes + (r.iifname->negate ? "!" : "") : "-") +
                   (r.drops ? "D" : "") + (r.ct_invalid ? "I" : "") + (r.policy ? "P" : "");
   return std::hash<std::string>{}(s);

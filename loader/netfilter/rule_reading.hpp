@@ -1,6 +1,7 @@
-// One reading of a network namespace's drop rules, nftables' and legacy iptables': their counters (for the exact window and
-// the totals) and what each matches (to name them). Another namespace is read through a
-// socket made for this reading and closed after it, so vxtrace never keeps a namespace alive.
+// One reading of a network namespace's drop rules, nftables' and legacy iptables': their counters
+// (for the exact window and the totals) and what each matches (to name them). Another namespace is
+// read through a socket made for this reading and closed after it, so vxtrace never keeps a
+// namespace alive.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "netfilter/rule_watch.hpp"
 #include "netfilter/trace_listener.hpp"
 
 namespace vxt::nf {
@@ -103,6 +104,31 @@ TEST(TraceTable, TracesOnlyItsFlowsNamesTheDroppingRuleAndIsRemoved) {
       nft("delete chain ip t outp");
     }
     EXPECT_EQ(nft("list table inet " + name).find("nftrace"), std::string::npos);  // removed
+  });
+}
+
+TEST(RuleWatch, ARuleReplacedInPlaceComesWithWhatItDropped) {
+  in_new_netns([] {
+    ASSERT_EQ(nft("add table ip t"), "");
+    ASSERT_EQ(nft("'add chain ip t outp { type filter hook output priority 0; }'"), "");
+    ASSERT_EQ(nft("add rule ip t outp udp dport 9999 counter drop"), "");
+    auto watch = RuleWatch::open();
+    ASSERT_TRUE(watch) << watch.error().what();
+    for (int i = 0; i < 3; ++i) send_udp("127.0.0.1", 40010, 9999);
+    // iptables -R's way: the same handle, a new rule, its counter back at zero.
+    std::string handle = nft("-a list chain ip t outp | sed -n 's/.*drop # handle //p'");
+    ASSERT_EQ(nft("replace rule ip t outp handle " + handle.substr(0, handle.find('\n')) +
+                  " udp dport 9999 counter drop"),
+              "");
+    bool lost = false;
+    auto deleted = (*watch)->deleted(lost);
+    ASSERT_EQ(deleted.size(), 1u);
+    EXPECT_FALSE(lost);
+    EXPECT_EQ(deleted[0].key.table, "t");
+    EXPECT_EQ(deleted[0].key.chain, "outp");
+    EXPECT_EQ(deleted[0].packets, 3u);
+    EXPECT_TRUE(deleted[0].drops && deleted[0].counts_drops_only);
+    EXPECT_TRUE((*watch)->deleted(lost).empty());
   });
 }
 
