@@ -39,6 +39,8 @@ constexpr auto kRules = std::to_array<SiteRule>({
     {"skb_queue_purge_reason", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
     // Netlink messages, not packets: every nftables/iptables command frees its batch here.
     {"nfnetlink_rcv_batch", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
+    // and on 5.10 nf_tables_commit frees ruleset notifications (netlink too, not packets).
+    {"nf_tables_commit", VXT_CAUSE_BACKGROUND, VXT_SITE_CHECK_NONE},
 });
 
 const SiteRule* rule_for(std::string_view symbol) {

@@ -17,6 +17,8 @@ namespace {
 // event, in one softirq: an event this long after a reading ended may still be in it.
 constexpr int64_t kSettleNs = 500'000;
 constexpr int64_t kTraceTtlNs = 2'000'000'000;  // a trace whose event never came
+// An untraced drop waits at most this long for a reading no drop landed in.
+constexpr int64_t kMaxHoldNs = 150'000'000;
 constexpr auto kIdleNetns = std::chrono::seconds(60);
 
 // The summary's maps are keyed by the causes' names, the JSON keys.
@@ -344,18 +346,25 @@ void RuleAttribution::emit_held(Netns& ns, const Emit& emit, size_t count,
   }
 }
 
-void RuleAttribution::decide(Netns& ns, const Emit& emit) {
+void RuleAttribution::decide(Netns& ns, const Emit& emit, bool force) {
   const auto& b = ns.next->counters;
   size_t window = 0;
   bool ambiguous = false;  // an event landed while `next` was read
+  int64_t oldest = b.start_ns;
   WindowEvents keys;
   for (const auto& e : ns.events) {
     if (e.ts < b.start_ns) {
       ++window;
       keys.push_back(e.traced);
+      if (e.record) oldest = std::min(oldest, e.ts);
     } else if (e.ts <= b.end_ns + kSettleNs) {
       ambiguous = true;
     }
+  }
+  // A burst of drops lands in a reading: it cannot end a window, the next reading may.
+  if (ambiguous && !force && b.end_ns - oldest < kMaxHoldNs) {
+    ns.next.reset();
+    return;
   }
   std::optional<RuleKey> rule;
   if (ns.last && !ns.last_ambiguous && !ambiguous && !ns.overflowed)
@@ -372,7 +381,7 @@ void RuleAttribution::flush(const Emit& emit, int64_t drained_until, bool force)
   for (auto& [inode, ptr] : netns_) {
     Netns& ns = *ptr;
     if (ns.next && (force || drained_until > ns.next->counters.end_ns + kSettleNs))
-      decide(ns, emit);
+      decide(ns, emit, force);
     if (ns.untraced == 0 || ns.next) continue;
     if (!ns.last || ns.cost > kReadBudget) {
       // No reading before these drops, or reading costs too much: they stay unnamed.
@@ -382,7 +391,7 @@ void RuleAttribution::flush(const Emit& emit, int64_t drained_until, bool force)
     }
     if (force || now - ns.read_at >= ns.gap) {
       take_reading(ns);
-      if (force) decide(ns, emit);
+      if (force) decide(ns, emit, true);
     }
   }
 }

@@ -80,7 +80,7 @@ class RuleAttribution {
   Netns& netns(uint32_t inode);
   void take_reading(Netns& ns);
   void apply_deletions();
-  void decide(Netns& ns, const Emit& emit);
+  void decide(Netns& ns, const Emit& emit, bool force);
   void emit_held(Netns& ns, const Emit& emit, size_t count, const std::optional<RuleKey>& rule);
   std::optional<RuleRecord> traced_rule(const DropRecord& r);
   void trace_flow(const DropRecord& r);

@@ -81,8 +81,11 @@ class Batch {
   // Sends, and waits for the kernel's answer to every message.
   Result<void> commit(mnl_socket* nl) {
     if (auto r = send(nl); !r) return r;
+    // Every message is answered, also in a batch that failed: read them all, so no answer is
+    // left for the next batch to take for its own.
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    for (int acked = 0; acked < messages_;) {
+    int first_error = 0;
+    for (int answered = 0; answered < messages_;) {
       ssize_t got = mnl_socket_recvfrom(nl, buf.data(), buf.size());
       if (got < 0) return errno_error("nftables batch", errno);
       int n = static_cast<int>(got);
@@ -90,10 +93,11 @@ class Batch {
            h = mnl_nlmsg_next(h, &n)) {
         if (h->nlmsg_type != NLMSG_ERROR) continue;
         int err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(h))->error;
-        if (err != 0) return errno_error("nftables batch", -err);
-        ++acked;
+        if (err != 0 && first_error == 0) first_error = -err;
+        ++answered;
       }
     }
+    if (first_error != 0) return errno_error("nftables batch", first_error);
     return {};
   }
 
@@ -240,7 +244,8 @@ Result<std::unique_ptr<TraceTable>> TraceTable::create() {
   uint32_t seq = 1;
   bool owned = true;
   auto r = build(nl, seq, name, owned);
-  if (!r && r.error().err == EOPNOTSUPP) {  // before 5.12: no owner flag
+  // Before 5.12 there is no owner flag: EINVAL (EOPNOTSUPP from 5.12 on for later flags).
+  if (!r && (r.error().err == EINVAL || r.error().err == EOPNOTSUPP)) {
     owned = false;
     r = build(nl, seq, name, owned);
   }
