@@ -23,6 +23,7 @@ constexpr uint32_t kCtStateInvalidBit = 1;  // NF_CT_STATE_INVALID_BIT
 struct ExprWalk {
   NftRule& rule;
   bool counter_seen = false;  // a counter, and no match after it yet
+  bool verdict_map = false;   // a lookup whose value is the verdict (vmap)
   bool ct_state_loaded = false;
   std::optional<uint32_t> payload;  // (base << 16) | offset of the last payload load
   std::optional<uint32_t> mask;     // a bitwise on that load (an address prefix)
@@ -77,6 +78,13 @@ int on_expr(nftnl_expr* e, void* data) {
     if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT) &&
         static_cast<int32_t>(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT)) == NF_DROP)
       w.rule.drops = true;
+  } else if (name == "lookup") {
+    // `vmap { ... : drop }`: the rule may drop, and what its counter counts is unknown.
+    if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_DREG) &&
+        nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG) == NFT_REG_VERDICT) {
+      w.rule.drops = true;
+      w.verdict_map = true;
+    }
   } else if (name == "reject") {
     w.rule.drops = true;
   } else if (name == "target") {
@@ -161,6 +169,7 @@ std::optional<NftRule> parse_rule(const nlmsghdr* nlh) {
     nftnl_udata_parse(ud, len, on_udata, &rule.comment);
   ExprWalk walk{rule};
   nftnl_expr_foreach(r.get(), on_expr, &walk);
+  if (walk.verdict_map) rule.counts_drops_only = false;
   return rule;
 }
 

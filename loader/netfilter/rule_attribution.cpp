@@ -186,21 +186,38 @@ RuleAttribution::Netns& RuleAttribution::netns(uint32_t inode) {
   return ref;
 }
 
-void RuleAttribution::apply_deletions() {
+void RuleAttribution::apply_changes() {
   if (!watch_) return;
   bool lost = false;
-  auto deleted = watch_->deleted(lost);
   auto& own = *netns_.at(own_netns_);
-  for (const auto& r : deleted) own.retire(r);
+  for (auto& c : watch_->changes(lost)) {
+    RuleId id{c.rule.key.family, c.rule.key.table, c.rule.key.handle};
+    if (c.deleted) {
+      own.retire(c.rule);
+      details_.erase(id);
+    } else {
+      details_[id] = std::move(c.rule);
+    }
+  }
   if (lost) {
     spdlog::warn(
         "nftables ruleset notifications lost: totals of rules replaced meanwhile may be low");
     own.watched = false;
+    watch_.reset();  // rules are known from readings only from here on
+    details_.clear();
   }
 }
 
+void RuleAttribution::remember(const RuleReading& rd) {
+  if (!watch_) return;
+  details_.clear();
+  for (const auto& [key, rule] : rd.rules)
+    if (key.backend == RuleBackend::nftables && key.handle != 0)
+      details_[{key.family, key.table, key.handle}] = rule;
+}
+
 void RuleAttribution::take_reading(Netns& ns) {
-  if (ns.own) apply_deletions();  // first: a deletion before the reading is not in it
+  if (ns.own) apply_changes();  // first: a change before the reading is in it already
   auto began = Clock::now();
   auto rd = read_rules(ns.inode, ns.own);
   ns.read_at = Clock::now();
@@ -216,6 +233,7 @@ void RuleAttribution::take_reading(Netns& ns) {
     rd->counters.events_missed = hooks_.events_missed ? hooks_.events_missed() : 0;
     if (ns.own && table_) rd->counters.ruleset_version -= table_->commits();
     ns.observe(*rd);
+    if (ns.own) remember(*rd);
     ns.next = std::move(*rd);
   }
 }
@@ -250,21 +268,21 @@ std::optional<RuleRecord> RuleAttribution::traced_rule(const DropRecord& r) {
   traces_.erase(match);
   if (table_ && t.table == table_->name()) return std::nullopt;
   RuleKey k{t.family, t.table, t.chain, t.handle, RuleBackend::nftables};
-  auto& own = *netns_.at(own_netns_);
   if (t.handle == 0) {  // a base chain's policy
     NftRule p;
     p.key = k;
     p.policy = p.drops = true;
     return record_of(p);
   }
-  for (const auto* rd : {own.next ? &*own.next : nullptr, own.last ? &*own.last : nullptr})
-    if (rd)
-      if (auto it = rd->rules.find(k); it != rd->rules.end()) return record_of(it->second);
-  // A rule added since the last reading: read it, when reading is cheap.
-  if (own.cost <= kReadBudget)
-    if (auto rd = read_rules(own_netns_, true))
-      if (auto it = rd->rules.find(k); it != rd->rules.end()) return record_of(it->second);
-  return std::nullopt;
+  // The trace names the rule; what it matches (its comment, ct state) comes from the
+  // notifications since the last reading, so a rule replaced in place is never the old one.
+  apply_changes();
+  if (!watch_) return std::nullopt;
+  auto it = details_.find({t.family, t.table, t.handle});
+  if (it == details_.end()) return std::nullopt;
+  NftRule rule = it->second;
+  rule.key.chain = t.chain;  // renamed since: the trace is current
+  return record_of(rule);
 }
 
 void RuleAttribution::trace_flow(const DropRecord& r) {
@@ -399,10 +417,13 @@ void RuleAttribution::flush(const Emit& emit, int64_t drained_until, bool force)
 RuleTotals RuleAttribution::totals() {
   std::vector<RuleTotal> totals;
   for (auto& [inode, ns] : netns_) {
-    if (ns->own) apply_deletions();
+    if (ns->own) apply_changes();
     if (!ns->next) {
       // A reading for the totals only: it must not end a window early.
-      if (auto rd = read_rules(inode, ns->own)) ns->observe(*rd);
+      if (auto rd = read_rules(inode, ns->own)) {
+        ns->observe(*rd);
+        if (ns->own) remember(*rd);
+      }
     }
     for (const auto& [key, t] : ns->tallies)
       if (uint64_t n = ns->total(t)) totals.push_back({record_of(t.rule), n});

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "decode/drop_record.hpp"
@@ -79,7 +80,8 @@ class RuleAttribution {
   struct Netns;
   Netns& netns(uint32_t inode);
   void take_reading(Netns& ns);
-  void apply_deletions();
+  void apply_changes();
+  void remember(const RuleReading& rd);
   void decide(Netns& ns, const Emit& emit, bool force);
   void emit_held(Netns& ns, const Emit& emit, size_t count, const std::optional<RuleKey>& rule);
   std::optional<RuleRecord> traced_rule(const DropRecord& r);
@@ -92,7 +94,11 @@ class RuleAttribution {
   size_t held_ = 0;
   std::unique_ptr<TraceListener> listener_;
   std::unique_ptr<TraceTable> table_;  // made at the first netfilter drop here
-  std::unique_ptr<RuleWatch> watch_;   // deletions in this namespace: exact totals
+  std::unique_ptr<RuleWatch> watch_;   // rule changes in this namespace: names and totals
+  // This namespace's nftables rules by family, table and handle (unique in a table, unlike
+  // chain names): the last reading with every change since applied.
+  using RuleId = std::tuple<std::string, std::string, uint64_t>;
+  std::map<RuleId, NftRule> details_;
   bool table_failed_ = false;
   std::deque<std::pair<int64_t, DropTrace>> traces_;  // unmatched, with when they were read
   std::map<std::string, uint64_t> conntrack_by_peer_;

@@ -29,8 +29,7 @@ Result<RuleReading> read_here() {
   out.counters.ruleset_version = ruleset->generation ^ (legacy_shape << 32 | legacy_shape >> 32);
   for (auto* rules : {&ruleset->rules, &*legacy})
     for (auto& r : *rules) {
-      if (!r.drops) continue;
-      if (r.counts_drops_only && r.packets) out.counters.counters[r.key] = *r.packets;
+      if (r.drops && r.counts_drops_only && r.packets) out.counters.counters[r.key] = *r.packets;
       out.rules.emplace(r.key, std::move(r));
     }
   out.counters.end_ns = monotonic_ns();

@@ -15,8 +15,11 @@ namespace {
 constexpr int kReceiveBuffer = 4 << 20;  // a whole ruleset flushed at once fits
 
 int on_message(const nlmsghdr* nlh, void* data) {
-  if ((nlh->nlmsg_type & 0xFF) != NFT_MSG_DELRULE) return MNL_CB_OK;
-  if (auto r = parse_rule(nlh)) static_cast<std::vector<NftRule>*>(data)->push_back(std::move(*r));
+  int type = nlh->nlmsg_type & 0xFF;
+  if (type != NFT_MSG_DELRULE && type != NFT_MSG_NEWRULE) return MNL_CB_OK;
+  if (auto r = parse_rule(nlh))
+    static_cast<std::vector<RuleWatch::Change>*>(data)->push_back(
+        {type == NFT_MSG_DELRULE, std::move(*r)});
   return MNL_CB_OK;
 }
 
@@ -38,8 +41,8 @@ Result<std::unique_ptr<RuleWatch>> RuleWatch::open() {
 
 RuleWatch::~RuleWatch() { mnl_socket_close(nl_); }
 
-std::vector<NftRule> RuleWatch::deleted(bool& lost) {
-  std::vector<NftRule> out;
+std::vector<RuleWatch::Change> RuleWatch::changes(bool& lost) {
+  std::vector<Change> out;
   std::vector<char> buf(32768);  // rules as large as a dump's
   for (;;) {
     ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());

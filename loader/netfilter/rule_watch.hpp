@@ -1,5 +1,6 @@
 // nf_tables' ruleset notifications (NFNLGRP_NFTABLES) in vxtrace's namespace, reduced to what
-// keeps per-rule totals exact: every deleted rule with its counter's final value. A rule
+// keeps rule names and per-rule totals exact: every rule created, with what it matches, and
+// every rule deleted, with its counter's final value. A rule
 // replaced in place (iptables -R, Felix's edits) is deleted and re-created under the same
 // handle with its counter at zero; without its final count, what it dropped would vanish.
 #pragma once
@@ -21,9 +22,14 @@ class RuleWatch {
   RuleWatch(const RuleWatch&) = delete;
   RuleWatch& operator=(const RuleWatch&) = delete;
 
-  // Rules deleted since the last call, oldest first. `lost`: the kernel dropped notifications
-  // for lack of buffer (then counters going down are the only sign of a replacement).
-  std::vector<NftRule> deleted(bool& lost);
+  struct Change {
+    bool deleted = false;  // else created (a replacement: deleted, then created)
+    NftRule rule;
+  };
+  // Rules created and deleted since the last call, in order. `lost`: the kernel dropped
+  // notifications for lack of buffer (then counters going down are the only sign of a
+  // replacement, and readings the only source of what rules are).
+  std::vector<Change> changes(bool& lost);
 
  private:
   explicit RuleWatch(mnl_socket* nl) : nl_(nl) {}

@@ -107,7 +107,7 @@ TEST(TraceTable, TracesOnlyItsFlowsNamesTheDroppingRuleAndIsRemoved) {
   });
 }
 
-TEST(RuleWatch, ARuleReplacedInPlaceComesWithWhatItDropped) {
+TEST(RuleWatch, ARuleReplacedInPlaceComesWithWhatItDroppedAndWhatReplacedIt) {
   in_new_netns([] {
     ASSERT_EQ(nft("add table ip t"), "");
     ASSERT_EQ(nft("'add chain ip t outp { type filter hook output priority 0; }'"), "");
@@ -121,14 +121,25 @@ TEST(RuleWatch, ARuleReplacedInPlaceComesWithWhatItDropped) {
                   " udp dport 9999 counter drop"),
               "");
     bool lost = false;
-    auto deleted = (*watch)->deleted(lost);
-    ASSERT_EQ(deleted.size(), 1u);
+    auto changes = (*watch)->changes(lost);
+    ASSERT_EQ(changes.size(), 2u);
     EXPECT_FALSE(lost);
-    EXPECT_EQ(deleted[0].key.table, "t");
-    EXPECT_EQ(deleted[0].key.chain, "outp");
-    EXPECT_EQ(deleted[0].packets, 3u);
-    EXPECT_TRUE(deleted[0].drops && deleted[0].counts_drops_only);
-    EXPECT_TRUE((*watch)->deleted(lost).empty());
+    const auto& old = changes[0];
+    EXPECT_TRUE(old.deleted);
+    EXPECT_EQ(old.rule.key.table, "t");
+    EXPECT_EQ(old.rule.key.chain, "outp");
+    EXPECT_EQ(old.rule.packets, 3u);
+    EXPECT_TRUE(old.rule.drops && old.rule.counts_drops_only);
+    EXPECT_FALSE(changes[1].deleted);
+    EXPECT_EQ(changes[1].rule.key.handle, old.rule.key.handle);
+    EXPECT_EQ(changes[1].rule.packets, 0u);
+    EXPECT_TRUE((*watch)->changes(lost).empty());
+    // A verdict map may drop, and its counter says nothing about what it dropped.
+    ASSERT_EQ(nft("add rule ip t outp counter udp dport vmap '{ 9998 : drop }'"), "");
+    changes = (*watch)->changes(lost);
+    ASSERT_EQ(changes.size(), 1u);
+    EXPECT_TRUE(changes[0].rule.drops);
+    EXPECT_FALSE(changes[0].rule.counts_drops_only);
   });
 }
 
