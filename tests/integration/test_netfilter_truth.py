@@ -257,6 +257,26 @@ class RulesNamedRightOrNotAtAll(TruthCase):
         self.judge("5 iptables -R mid-run", drops, [before, after], slack=3)
         self.assertEqual(self.total(summary, expect), 40)
 
+    def test_rule_replaced_by_another_names_the_new_one(self):
+        """`iptables -R` with another comment (same handle): the drops after it are the new rule's."""
+        old, new = f"{TAG}-old", f"{TAG}-new"
+        spec = lambda c: ["-p", "udp", "--dport", "9988", "-m", "comment", "--comment", c, "-j", "DROP"]  # noqa: E731
+        self.iptables("-A", "INPUT", *spec(old), undo=["-D", "INPUT", *spec(old)])
+        self.addCleanup(self.b_exec, "iptables", "-w", "-D", "INPUT", *spec(new), check=False)
+        before = Stream("before-R", 9988, 42045, 10, ipt_rule("INPUT", old), ip_id=8200, inner_dst=self.b.underlay_ip)
+        after = Stream("after-R", 9988, 42046, 10, ipt_rule("INPUT", new), ip_id=8300, inner_dst=self.b.underlay_ip)
+        self.build(before, after)
+
+        def provoke(vx):
+            self.send([before], interval=0.05)
+            time.sleep(0.3)
+            lines = self.b_exec("iptables", "-w", "-L", "INPUT", "-n", "--line-numbers").stdout.splitlines()
+            [num] = [ln.split()[0] for ln in lines if old in ln]
+            self.b_exec("iptables", "-w", "-R", "INPUT", num, *spec(new))
+            self.send([after], interval=0.05)
+        drops, summary = self.trace(provoke)
+        self.judge("5b iptables -R, another comment", drops, [before, after], slack=3)
+
     def test_chain_renamed_total_exact(self):
         """A rule in a user chain jumped to from INPUT drops 15; `iptables -E` renames the chain; 10 more."""
         old, new, comment = f"{TAG}-c", f"{TAG}-d", f"{TAG}-chain"
