@@ -232,6 +232,24 @@ class RulesNamedRightOrNotAtAll(TruthCase):
         self.assertEqual(self.total(summary, expect), 10)
         self.assertGreaterEqual(summary["netfilter_named_by_counters"], 10)
 
+    def test_legacy_and_nft_rules_at_once(self):
+        """A legacy rule and an iptables-nft rule drop in turn: traces name the nft rule's drops,
+        and with those taken out the legacy rule's counter alone explains the rest."""
+        lc, nc = f"{TAG}-leg2", f"{TAG}-nft2"
+        legacy = ["INPUT", "-p", "udp", "--dport", "9987", "-m", "comment", "--comment", lc, "-j", "DROP"]
+        nft = ["INPUT", "-p", "udp", "--dport", "9986", "-m", "comment", "--comment", nc, "-j", "DROP"]
+        self.iptables("-A", *legacy, undo=["-D", *legacy], cmd="iptables-legacy")
+        self.iptables("-A", *nft, undo=["-D", *nft])
+        streams = [Stream("legacy", 9987, 42035, 15, ipt_rule("INPUT", lc, backend="iptables-legacy"), ip_id=7500,
+                          inner_dst=self.b.underlay_ip),
+                   Stream("iptables-nft", 9986, 42036, 15, ipt_rule("INPUT", nc), ip_id=7700,
+                          inner_dst=self.b.underlay_ip)]
+        self.build(*streams)
+        drops, summary = self.trace(lambda vx: self.send(streams, interval=0.2, gap=0.1))
+        self.judge("4b legacy + iptables-nft in turn", drops, streams, slack=4)
+        for s in streams:
+            self.assertEqual(self.total(summary, s.expect), 15, s.name)
+
     def test_rule_replaced_in_place_total_exact(self):
         """`iptables -R` mid-run, same match: the rule's total spans both rules."""
         comment = f"{TAG}-replace"
