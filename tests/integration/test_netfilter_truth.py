@@ -360,7 +360,7 @@ class RulesNamedRightOrNotAtAll(TruthCase):
             streams.append(Stream(f"rule-{port}", port, 42071 + i, 50, ipt_rule("INPUT", comment),
                                   ip_id=13000 + 1000 * i, inner_dst=self.b.underlay_ip))
         self.build(*streams)
-        drops, summary = self.trace(lambda vx: self.send(streams, interval=0.04))
+        drops, summary = self.trace(lambda vx: self.send(streams, interval=0.1))
         found = self.judge("8 three rules interleaved", drops, streams, slack=6)
         self.assertGreaterEqual(sum(1 for ev in found.values() for d in ev if d["rule"]), 150 - 6)
         for s in streams:
