@@ -273,10 +273,12 @@ class Lab:
                inner_src: str | None = None, inner_dst: str | None = None, sport: int = 40000,
                dport: int = 5000, tcp_flags: str = "PA", payload_len: int = 512,
                bad_outer_csum: int = 0, bad_inner_csum: bool = False, outer_csum: str = "good",
-               bad_csum_kind: str = "random", vni: int | None = None, ip_id: int | None = None, seed: int = 1) -> dict:
+               bad_csum_kind: str = "random", vni: int | None = None, ip_id: int | None = None, seed: int = 1,
+               pcap: str | None = None, dry_run: bool = False) -> dict:
         """Run inject.py in node `src`, aimed at node `dst`; returns its JSON summary.
 
-        Inner addresses default to the two nodes' pods, as in real pod traffic.
+        Inner addresses default to the two nodes' pods, as in real pod traffic. `pcap`: also
+        write the frames there; `dry_run`: send nothing (frames for paced_send()).
         """
         s, d = self.nodes[src], self.nodes[dst]
         argv = [PYTHON, str(LAB_DIR / "inject.py"),
@@ -292,10 +294,23 @@ class Lab:
             argv.append("--bad-inner-csum")
         if ip_id is not None:
             argv += ["--ip-id", str(ip_id)]
+        if pcap:
+            argv += ["--pcap", pcap]
+        if dry_run:
+            argv.append("--dry-run")
         out = ns_exec(s.ns, argv, timeout=60).stdout.strip().splitlines()
         summary = json.loads(out[-1])
         summary["src_node"], summary["dst_node"] = src, dst
         return summary
+
+    def paced_send(self, src: str, pcaps: list[str], interval: float = 0.1, gap: float = 0.003) -> int:
+        """paced_send.py in node `src`: the pcaps' frames interleaved, a round every `interval`
+        seconds (`path@k`: that stream every k-th round); returns how many frames went out."""
+        s = self.nodes[src]
+        argv = [PYTHON, str(LAB_DIR / "paced_send.py"), "--iface", s.underlay_dev,
+                "--interval", str(interval), "--gap", str(gap), *pcaps]
+        out = ns_exec(s.ns, argv, timeout=120).stdout.strip().splitlines()
+        return json.loads(out[-1])["sent"]
 
     def ping(self, src: str, dst: str, count: int = 3) -> int:
         """Ping pod dst from pod src; returns replies received."""
