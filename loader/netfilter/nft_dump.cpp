@@ -5,10 +5,8 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <sched.h>
 
 #include <cerrno>
-#include <thread>
 #include <vector>
 
 namespace vxt::nf {
@@ -52,21 +50,6 @@ Result<std::unique_ptr<NftDumper>> NftDumper::open() {
     return errno_error("nfnetlink bind", err);
   }
   return std::unique_ptr<NftDumper>(new NftDumper(nl));
-}
-
-Result<std::unique_ptr<NftDumper>> NftDumper::open_in(int netns_fd) {
-  // A socket belongs to the namespace it was created in: make it on a thread that joined the
-  // other namespace, so no other thread ever runs there.
-  Result<std::unique_ptr<NftDumper>> out = Error{"not run"};
-  std::thread t([&] {
-    if (setns(netns_fd, CLONE_NEWNET) != 0) {
-      out = errno_error("setns into the drop's network namespace", errno);
-      return;
-    }
-    out = open();
-  });
-  t.join();
-  return out;
 }
 
 Result<void> NftDumper::dump(uint16_t type, int (*on_message)(const nlmsghdr*, void*), void* data) {

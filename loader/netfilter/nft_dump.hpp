@@ -24,9 +24,6 @@ class NftDumper {
  public:
   // A socket in the calling thread's network namespace.
   static Result<std::unique_ptr<NftDumper>> open();
-  // A socket in the network namespace `netns_fd` refers to (an open /proc/PID/ns/net or
-  // /run/netns/NAME); the calling thread's own namespace is left as it is.
-  static Result<std::unique_ptr<NftDumper>> open_in(int netns_fd);
   ~NftDumper();
   NftDumper(const NftDumper&) = delete;
   NftDumper& operator=(const NftDumper&) = delete;

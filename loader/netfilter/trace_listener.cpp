@@ -8,11 +8,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <sys/socket.h>
 
-#include <cerrno>
 #include <cstring>
 
+#include "netfilter/nfnl_group.hpp"
 #include "netfilter/nft_rule.hpp"
 
 namespace vxt::nf {
@@ -90,34 +89,16 @@ std::optional<TraceMessage> parse_trace(const nlmsghdr* nlh) {
 }
 
 Result<std::unique_ptr<TraceListener>> TraceListener::open() {
-  mnl_socket* nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (!nl) return errno_error("nfnetlink socket", errno);
-  std::unique_ptr<TraceListener> l(new TraceListener(nl));
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return errno_error("nfnetlink bind", errno);
-  int group = NFNLGRP_NFTRACE;
-  if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
-    return errno_error("joining nftables' trace group", errno);
-  int size = kReceiveBuffer;
-  // Without CAP_NET_ADMIN the plain limit (rmem_max) applies: fewer traces, nothing wrong.
-  if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-  return l;
+  auto nl = open_group(NFNLGRP_NFTRACE, kReceiveBuffer, "nftables' trace group");
+  if (!nl) return nl.error();
+  return std::unique_ptr<TraceListener>(new TraceListener(*nl));
 }
 
 TraceListener::~TraceListener() { mnl_socket_close(nl_); }
 
 std::vector<DropTrace> TraceListener::read(bool& lost) {
   std::vector<TraceMessage> messages;
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
-    if (n < 0 && errno == ENOBUFS) {
-      lost = true;
-      continue;
-    }
-    if (n <= 0) break;  // EAGAIN: all read
-    mnl_cb_run(buf.data(), n, 0, 0, on_trace, &messages);
-  }
+  read_queued(nl_, MNL_SOCKET_BUFFER_SIZE, on_trace, &messages, lost);
   std::vector<DropTrace> out;
   for (auto& m : messages) {
     if (m.packet) {
