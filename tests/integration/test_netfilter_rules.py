@@ -181,6 +181,36 @@ class BigRuleset(unittest.TestCase):
               f"checksum {max(delays['checksum']) * 1000:.0f} ms, {len(named)}/10 named", flush=True)
 
 
+class RuleTooBigForAPage(unittest.TestCase):
+    def test_rules_after_a_rule_larger_than_a_page_are_read_and_counted(self):
+        """A rule whose netlink message is larger than a page (60 `ip saddr !=`) once ended the
+        dump silently: every rule after it was invisible, its drops unnamed and uncounted."""
+        b = LAB.receiver
+        big = " ".join(f"ip saddr != 192.0.2.{i}" for i in range(1, 61))
+        script = ("table ip vxbig {\n chain fw {\n  type filter hook forward priority 0;\n"
+                  f"  {big} udp dport 9990 counter drop comment \"vxbig-huge\"\n"
+                  "  udp dport 9991 counter drop comment \"vxbig-after\"\n }\n}\n")
+        vxlab.ns_exec(b.ns, ["nft", "-f", "-"], input=script)
+        self.addCleanup(vxlab.ns_exec, b.ns, ["nft", "delete", "table", "ip", "vxbig"], check=False)
+        with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+            for i in range(5):
+                LAB.inject("a", "b", count=1, dport=9990, sport=42100)
+                time.sleep(0.1)
+                LAB.inject("a", "b", count=1, dport=9991, sport=42101)
+                time.sleep(0.1)
+            drops, summary = vx.stop()
+        ns = netns_inode(b.ns)
+        totals = {r["comment"]: r["drops"] for r in summary["netfilter_rules"] if r["table"] == "vxbig"}
+        self.assertEqual(totals, {"vxbig-huge": 5, "vxbig-after": 5})
+        for dport, comment in ((9990, "vxbig-huge"), (9991, "vxbig-after")):
+            events = [d for d in drops if d["netns"] == ns and d["reason"] == "NETFILTER_DROP" and d["flow"]
+                      and d["flow"]["dport"] == dport]
+            self.assertEqual(len(events), 5)
+            named = [d for d in events if d["rule"]]
+            self.assertEqual({d["rule"]["comment"] for d in named}, {comment})
+            self.assertGreaterEqual(len(named), 4)
+
+
 class PlainRule(unittest.TestCase):
     def test_plain_icmp_drop_without_conntrack_is_netfilter(self):
         """`iptables -A INPUT -p icmp -j DROP` where no rule uses conntrack (node c)."""
