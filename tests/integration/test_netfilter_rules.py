@@ -211,6 +211,50 @@ class RuleTooBigForAPage(unittest.TestCase):
             self.assertGreaterEqual(len(named), 4)
 
 
+KUBE_PROXY_NFT = """table ip vxkube {
+  map no-endpoint-services {
+    type ipv4_addr . inet_proto . inet_service : verdict
+    elements = { %(svc)s . tcp . 8443 comment "default/web:https" : goto reject-chain }
+  }
+  chain reject-chain {
+    reject
+  }
+  chain service-endpoints-check {
+    ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+  }
+  chain filter-forward {
+    type filter hook forward priority -110; policy accept;
+    ct state new jump service-endpoints-check
+  }
+}
+"""
+
+
+class KubeProxyNftables(unittest.TestCase):
+    def test_service_without_endpoints_is_named_by_its_reject_rule(self):
+        """kube-proxy's nftables mode: a service with no endpoints is a verdict-map entry that
+        jumps to a chain whose only rule is `reject`, without a counter anywhere: only a trace
+        can name it."""
+        b = LAB.receiver
+        vxlab.ns_exec(b.ns, ["nft", "-f", "-"], input=KUBE_PROXY_NFT % {"svc": b.pod_ip})
+        self.addCleanup(vxlab.ns_exec, b.ns, ["nft", "delete", "table", "ip", "vxkube"], check=False)
+        with Vxtrace(b.ns, "--iface", b.underlay_dev) as vx:
+            for i in range(8):
+                LAB.inject("a", "b", count=1, proto="tcp", tcp_flags="S", dport=8443, sport=42200 + i)
+                time.sleep(0.1)
+            drops, summary = vx.stop()
+        ns = netns_inode(b.ns)
+        events = [d for d in drops if d["netns"] == ns and d["reason"] == "NETFILTER_DROP" and d["flow"]
+                  and d["flow"]["dport"] == 8443]
+        self.assertEqual(len(events), 8)
+        named = [d for d in events if d["rule"]]
+        self.assertEqual({(d["rule"]["table"], d["rule"]["chain"], d["rule"]["policy"]) for d in named},
+                         {("vxkube", "reject-chain", False)})
+        self.assertGreaterEqual(len(named), 6)  # all but the drops before the flow was traced
+        self.assertEqual([r for r in summary["netfilter_rules"] if r["table"] == "vxkube"], [],
+                         "no counter: no total, never a made-up one")
+
+
 class PlainRule(unittest.TestCase):
     def test_plain_icmp_drop_without_conntrack_is_netfilter(self):
         """`iptables -A INPUT -p icmp -j DROP` where no rule uses conntrack (node c)."""
