@@ -75,6 +75,7 @@ TEST(TraceTable, TracesOnlyItsFlowsNamesTheDroppingRuleAndIsRemoved) {
       EXPECT_NE(nft("list table inet " + name).find("meta nftrace set 1"), std::string::npos);
       uint32_t lo = htonl(INADDR_LOOPBACK);
       send_udp("127.0.0.1", 40001, 9999);  // not traced yet
+      usleep(20000);  // received (a slow VM's loopback delivers later) before it could be
       bool lost = false;
       EXPECT_TRUE((*listener)->read(lost).empty());
       EXPECT_TRUE((*table)->trace({lo, lo, IPPROTO_UDP}));
