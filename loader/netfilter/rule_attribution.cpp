@@ -68,18 +68,18 @@ PacketKey packet_key(const FlowRecord& f) {
 
 }  // namespace
 
-bool can_match(const NftRule& c, const DropRecord& r) {
+bool can_match(const NftRule& rule, const DropRecord& r) {
   // At an ingress hook the dropping skb's device is the one `-i` compared. A name with bytes
   // escape_bytes() rewrote (it has a backslash then) is not compared.
   bool plain = !r.ifname.empty() && r.ifname.find('\\') == std::string::npos;
-  if (c.iifname && plain && !c.iifname->matches(r.ifname)) return false;
+  if (rule.iifname && plain && !rule.iifname->matches(r.ifname)) return false;
   if (!r.flow) return true;
   const auto& f = *r.flow;
-  if (c.l4proto && *c.l4proto != f.proto) return false;
+  if (rule.l4proto && *rule.l4proto != f.proto) return false;
   bool ports = f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP;
-  if (c.dport && ports && *c.dport != f.dport) return false;
-  if (c.saddr && !c.saddr->matches(f.src)) return false;
-  return !c.daddr || c.daddr->matches(f.dst);
+  if (rule.dport && ports && *rule.dport != f.dport) return false;
+  if (rule.saddr && !rule.saddr->matches(f.src)) return false;
+  return !rule.daddr || rule.daddr->matches(f.dst);
 }
 
 struct RuleAttribution::Netns {
@@ -134,7 +134,7 @@ struct RuleAttribution::Netns {
     t.baseline = t.last = 0;  // what comes under its handle now is another rule
   }
 
-  uint64_t total(const Tally& t) const {
+  static uint64_t total(const Tally& t) {
     return t.retired + (t.last >= t.baseline ? t.last - t.baseline : 0);
   }
 };

@@ -4,7 +4,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-
 #include "netfilter/nfnl_group.hpp"
 #include "netfilter/nft_parse.hpp"
 

@@ -23,6 +23,7 @@ struct PacketKey {
   uint32_t src = 0, dst = 0;  // network order
   uint8_t proto = 0;
   uint16_t ip_id = 0, sport = 0, dport = 0;  // host order
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=>\'s own 0
   auto operator<=>(const PacketKey&) const = default;
 };
 

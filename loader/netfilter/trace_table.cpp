@@ -131,12 +131,12 @@ Rule trace_rule(const std::string& table, const char* chain) {
     nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
     nftnl_expr_set_u8(e, NFTNL_EXPR_CMP_DATA, NFPROTO_IPV4);
   });
-  for (auto [offset, reg] : {std::pair{12U, NFT_REG32_00}, std::pair{16U, NFT_REG32_01}}) {
-    add_expr(r.get(), "payload", [&](nftnl_expr* e) {
+  for (auto field : {std::pair{12U, NFT_REG32_00}, std::pair{16U, NFT_REG32_01}}) {
+    add_expr(r.get(), "payload", [&](nftnl_expr* e) {  // saddr, daddr
       nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, field.first);
       nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 4);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, reg);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, field.second);
     });
   }
   add_expr(r.get(), "meta", [](nftnl_expr* e) {  // one byte, the register's rest zeroed

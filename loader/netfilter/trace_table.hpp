@@ -26,6 +26,7 @@ namespace vxt::nf {
 struct TracedFlow {
   uint32_t src = 0, dst = 0;
   uint8_t proto = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=>\'s own 0
   auto operator<=>(const TracedFlow&) const = default;
 };
 
