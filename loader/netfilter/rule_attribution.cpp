@@ -17,13 +17,12 @@ namespace {
 constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
 
 // Table, chain and comment are whatever bytes the ruleset's author chose.
-// The summary's maps are keyed by the causes' names, the JSON keys.
-void move_drops(std::map<std::string, uint64_t>& by_cause, Cause from, Cause to, uint64_t n) {
-  auto f = by_cause.find(std::string(name(from)));
+void move_drops(std::map<Cause, uint64_t>& by_cause, Cause from, Cause to, uint64_t n) {
+  auto f = by_cause.find(from);
   if (n == 0 || f == by_cause.end()) return;
   n = std::min(n, f->second);
   f->second -= n;
-  by_cause[std::string(name(to))] += n;
+  by_cause[to] += n;
   if (f->second == 0) by_cause.erase(f);
 }
 
@@ -179,7 +178,7 @@ void RuleAttribution::flush(const Emit& emit, bool force) {
       r.rule = attribute(*netns_.at(r.netns), r);
       if (r.rule && r.rule->ct_invalid) {
         r.cause = Cause::conntrack;
-        if (counted_per_peer_(r)) ++conntrack_by_peer_[ipv4_string(r.tunnel->peer)];
+        if (counted_per_peer_(r)) ++conntrack_by_peer_[r.tunnel->peer];
       }
     }
     emit(r);

@@ -31,7 +31,7 @@ struct RuleTotals {
   std::vector<RuleTotal> rules;  // exact: the rules' own counters
   // Per peer, netfilter drops named conntrack's by their rule. The kernel side counts them as
   // netfilter; the events tell them apart, so this is exact unless events were lost.
-  std::map<std::string, uint64_t> conntrack_by_peer;
+  std::map<uint32_t, uint64_t> conntrack_by_peer;  // peer: network order
 };
 
 // Puts the rules in the summary, and moves conntrack's share of the netfilter drops (rules that
@@ -73,7 +73,7 @@ class RuleAttribution {
   std::set<uint32_t> waiting_netns_;
   uint32_t own_netns_;
   PerPeer counted_per_peer_;
-  std::map<std::string, uint64_t> conntrack_by_peer_;
+  std::map<uint32_t, uint64_t> conntrack_by_peer_;
 };
 
 }  // namespace vxt::nf
