@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "decode/cause_decision.hpp"
 #include "decode/net_format.hpp"
-#include "decode/record_names.hpp"
 #include "sys/netns_files.hpp"
 
 namespace vxt::nf {
@@ -17,15 +17,6 @@ namespace {
 constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
 
 // Table, chain and comment are whatever bytes the ruleset's author chose.
-void move_drops(std::map<Cause, uint64_t>& by_cause, Cause from, Cause to, uint64_t n) {
-  auto f = by_cause.find(from);
-  if (n == 0 || f == by_cause.end()) return;
-  n = std::min(n, f->second);
-  f->second -= n;
-  by_cause[to] += n;
-  if (f->second == 0) by_cause.erase(f);
-}
-
 RuleRecord record_of(const NftRule& r) {
   std::optional<std::string> comment;
   if (r.comment) comment = escape_bytes(*r.comment);
@@ -74,8 +65,7 @@ std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
   return *fit.front();
 }
 
-RuleAttribution::RuleAttribution(PerPeer counted_per_peer)
-    : own_netns_(own_netns_inode()), counted_per_peer_(std::move(counted_per_peer)) {
+RuleAttribution::RuleAttribution() : own_netns_(own_netns_inode()) {
   if (own_netns_) netns(own_netns_);
 }
 
@@ -176,10 +166,7 @@ void RuleAttribution::flush(const Emit& emit, bool force) {
   for (auto& r : queue_) {
     if (r.cause == Cause::netfilter) {
       r.rule = attribute(*netns_.at(r.netns), r);
-      if (r.rule && r.rule->ct_invalid) {
-        r.cause = Cause::conntrack;
-        if (counted_per_peer_(r)) ++conntrack_by_peer_[r.tunnel->peer];
-      }
+      r.cause = final_cause(r);
     }
     emit(r);
   }
@@ -187,7 +174,7 @@ void RuleAttribution::flush(const Emit& emit, bool force) {
   waiting_netns_.clear();
 }
 
-RuleTotals RuleAttribution::totals() {
+std::vector<RuleTotal> RuleAttribution::totals() {
   std::vector<RuleTotal> totals;
   for (auto& [inode, ns] : netns_) {
     read(*ns);
@@ -195,21 +182,7 @@ RuleTotals RuleAttribution::totals() {
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });
-  return {std::move(totals), conntrack_by_peer_};
-}
-
-void apply_rule_totals(Summary& s, RuleTotals totals) {
-  uint64_t conntrack = 0;
-  for (const auto& t : totals.rules)
-    if (t.rule.ct_invalid) conntrack += t.drops;
-  move_drops(s.drops_by_cause, Cause::netfilter, Cause::conntrack, conntrack);
-  for (auto& p : s.peers) {
-    auto n = totals.conntrack_by_peer.find(p.peer);
-    if (n == totals.conntrack_by_peer.end()) continue;
-    move_drops(p.by_cause, Cause::netfilter, Cause::conntrack, n->second);
-    set_ratios(p);
-  }
-  s.netfilter_rules = std::move(totals.rules);
+  return totals;
 }
 
 }  // namespace vxt::nf

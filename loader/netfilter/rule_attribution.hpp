@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "decode/drop_record.hpp"
-#include "decode/summary.hpp"
 #include "netfilter/nft_dump.hpp"
 #include "netfilter/nft_rule.hpp"
 
@@ -27,40 +26,27 @@ namespace vxt::nf {
 std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
                                  const std::optional<FlowRecord>& flow, std::string_view ifname);
 
-struct RuleTotals {
-  std::vector<RuleTotal> rules;  // exact: the rules' own counters
-  // Per peer, netfilter drops named conntrack's by their rule. The kernel side counts them as
-  // netfilter; the events tell them apart, so this is exact unless events were lost.
-  std::map<uint32_t, uint64_t> conntrack_by_peer;  // peer: network order
-};
-
-// Puts the rules in the summary, and moves conntrack's share of the netfilter drops (rules that
-// match ct state INVALID) from `netfilter` to `conntrack`, in total and per peer.
-void apply_rule_totals(Summary& s, RuleTotals totals);
-
 class RuleAttribution {
  public:
   using Emit = std::function<void(const DropRecord&)>;
-  // Whether the kernel side counted this drop against its tunnel's peer.
-  using PerPeer = std::function<bool(const DropRecord&)>;
   using Clock = std::chrono::steady_clock;
   // Between two readings of a namespace's rules, at least (more for large rulesets).
   static constexpr auto kMinGap = std::chrono::milliseconds(20);
   static constexpr size_t kMaxWaiting = 16384;  // records held at most (~4 MiB)
 
   // Reads this namespace's rules now: the baseline of its exact per-rule totals.
-  explicit RuleAttribution(PerPeer counted_per_peer);
+  RuleAttribution();
   ~RuleAttribution();
 
   // Every record passes here, in order: a netfilter drop (and whatever follows it) waits for
   // its namespace's next reading.
   void add(DropRecord r, const Emit& emit);
   // Reads what the waiting records need (each namespace at most every gap unless `force`)
-  // and hands them on.
+  // and hands them on, with their final cause (decode/cause_decision.hpp).
   void flush(const Emit& emit, bool force = false);
   bool waiting() const { return !queue_.empty(); }
   // Each drop rule's counter rise since vxtrace began watching its namespace (read now).
-  RuleTotals totals();
+  std::vector<RuleTotal> totals();
 
  private:
   struct Netns;
@@ -72,8 +58,6 @@ class RuleAttribution {
   std::deque<DropRecord> queue_;
   std::set<uint32_t> waiting_netns_;
   uint32_t own_netns_;
-  PerPeer counted_per_peer_;
-  std::map<uint32_t, uint64_t> conntrack_by_peer_;
 };
 
 }  // namespace vxt::nf

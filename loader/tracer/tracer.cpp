@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "decode/cause_decision.hpp"
 #include "decode/net_format.hpp"
 #include "kernel/drop_sites.hpp"
 #include "kernel/kernel_btf.hpp"
@@ -87,13 +88,11 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
   decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns(),
                                             c.vxlan_port);
   on_drop_ = std::move(on_drop);
-  rules_ = std::make_unique<nf::RuleAttribution>([this](const DropRecord& r) {
-    return r.tunnel &&
-           (r.tunnel->source == TunnelSource::joined || bpf_->is_node_address(r.tunnel->local));
-  });
+  hand_on_ = [this](const DropRecord& r) { hand_on(r); };
+  rules_ = std::make_unique<nf::RuleAttribution>();
   reader_ = must(
       RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e, const DropEvidence& ev) {
-        rules_->add(decoder_->decode(e, ev), on_drop_);
+        rules_->add(decoder_->decode(e, ev), hand_on_);
       }));
 }
 
@@ -104,7 +103,7 @@ int Tracer::poll(int timeout_ms) {
   if (rules_->waiting())
     timeout_ms = std::min<int>(timeout_ms, nf::RuleAttribution::kMinGap.count());
   int n = reader_->poll(timeout_ms);
-  rules_->flush(on_drop_);
+  rules_->flush(hand_on_);
   if (std::chrono::steady_clock::now() - addrs_read_ >= std::chrono::seconds(1))
     refresh_node_addresses();
   return n;
@@ -127,14 +126,31 @@ void Tracer::refresh_node_addresses() {
 void Tracer::drain() {
   while (reader_->poll(0) > 0) {
   }
-  rules_->flush(on_drop_, true);
+  rules_->flush(hand_on_, true);
+}
+
+// Every record leaves with its final cause: where the kernel counted it against its peer under
+// another, the summary moves that count.
+void Tracer::hand_on(const DropRecord& r) {
+  if (Cause counted = kernel_cause(r); counted != r.cause && counted_per_peer(r))
+    ++events_.moved[{r.tunnel->peer, counted, r.cause}];
+  on_drop_(r);
+}
+
+// As BPF decides it (addressed_here()): joined drops, and outer ones addressed to this node.
+bool Tracer::counted_per_peer(const DropRecord& r) const {
+  return r.tunnel &&
+         (r.tunnel->source == TunnelSource::joined || bpf_->is_node_address(r.tunnel->local));
+}
+
+EventTotals Tracer::event_totals() const {
+  EventTotals t = events_;
+  t.malformed_records = reader_->malformed();
+  return t;
 }
 
 Summary Tracer::summary() const {
-  auto s = summarize(raw_counters(), reasons_);
-  s.malformed_records = reader_->malformed();
-  nf::apply_rule_totals(s, rules_->totals());
-  return s;
+  return build_summary(raw_counters(), reasons_, rules_->totals(), event_totals());
 }
 
 RawCounters Tracer::raw_counters() const { return bpf_->read_counters(); }

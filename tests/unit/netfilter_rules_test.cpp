@@ -130,27 +130,5 @@ TEST(CalicoNames, SaysWhatTheDropMeans) {
   EXPECT_EQ(show_rule_command(profile), "nft -a list chain ip filter cali-tw-cali1234abcd");
 }
 
-TEST(ApplyRuleTotals, ConntrackShareMovesInTotalAndPerPeer) {
-  Summary s;
-  s.drops_by_cause = {{Cause::netfilter, 70}, {Cause::checksum, 3}};
-  PeerSummary p;
-  p.peer = test::ip("192.0.2.1");
-  p.rx_packets = 100;
-  p.by_cause = {{Cause::netfilter, 70}};
-  s.peers.push_back(p);
-  RuleTotals t;
-  t.rules.push_back({{"ip", "filter", "cali-tw-x", 3, std::nullopt, true}, 30});
-  t.rules.push_back({{"ip", "filter", "cali-tw-x", 9, std::nullopt, false}, 40});
-  t.conntrack_by_peer[test::ip("192.0.2.1")] = 30;
-  apply_rule_totals(s, t);
-  EXPECT_EQ(s.drops_by_cause,
-            (std::map<Cause, uint64_t>{
-                {Cause::checksum, 3}, {Cause::conntrack, 30}, {Cause::netfilter, 40}}));
-  EXPECT_EQ(s.peers[0].by_cause,
-            (std::map<Cause, uint64_t>{{Cause::conntrack, 30}, {Cause::netfilter, 40}}));
-  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause.at(Cause::conntrack), 0.3);
-  EXPECT_EQ(s.netfilter_rules.size(), 2u);
-}
-
 }  // namespace
 }  // namespace vxt::nf

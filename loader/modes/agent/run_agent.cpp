@@ -229,7 +229,7 @@ void Agent::summary_line(bool final) {
 
 void Agent::publish() {
   const auto& devices = follower_.devices();
-  state_.publish(devices, stream_counters(), pcap_counters(), tracer_->malformed_records(),
+  state_.publish(devices, stream_counters(), pcap_counters(), tracer_->event_totals(),
                  watch_.resyncs(), ipv4_addresses(underlay_names(specs_)),
                  underlays_attached(devices));
 }
@@ -252,7 +252,7 @@ void Agent::run() {
     stream_.tick(now);
     if (pcap_) pcap_->tick(now);
     if (now >= next_rules) {
-      state_.publish_rules(tracer_->netfilter_rules().rules);
+      state_.publish_rules(tracer_->netfilter_rules());
       next_rules = now + kRulesEvery;
     }
     if (o_.interval_s > 0 && now >= next_summary) {
