@@ -36,6 +36,7 @@ struct Summary {
   uint64_t malformed_records = 0;     // ring buffer records that failed validation (userspace)
   uint64_t join_other_cpu = 0;        // joins found in another CPU's array (RPS, remote reads)
   uint64_t events_rate_limited = 0;   // streamed causes over --bpf-event-rate: counted only
+  uint64_t events_filtered = 0;       // streamed, then not selected by final cause (userspace)
   uint64_t peer_drops_elsewhere = 0;  // VXLAN dropped in another node's netns on this kernel
   uint64_t underlay_packets = 0, underlay_vxlan_packets = 0;  // seen by tc (GRO batch: once)
   uint64_t overlay_packets = 0;                               // seen by tc on the VXLAN device

@@ -83,6 +83,8 @@ void TextSink::summary(const Summary& s) {
   out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), ", s.events, s.lost_events);
   if (s.events_rate_limited)
     out_ << fmt::format("{} over --bpf-event-rate, ", s.events_rate_limited);
+  if (s.events_filtered)
+    out_ << fmt::format("{} not of the --causes once their rule was named, ", s.events_filtered);
   out_ << fmt::format("{} joined to a tunnel\n", s.join_hits);
   if (s.peer_drops_elsewhere)
     out_ << fmt::format(

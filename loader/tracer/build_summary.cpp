@@ -21,6 +21,7 @@ Summary build_summary(const RawCounters& c, const DropReasons& reasons,
                       std::vector<RuleTotal> rules, const EventTotals& events) {
   Summary s = summarize(c, reasons);
   s.malformed_records = events.malformed_records;
+  s.events_filtered = events.filtered;
   // In total, by the rules' own counters: exact even where events were lost. A rule matching
   // ct state INVALID drops what final_cause() calls conntrack's.
   uint64_t conntrack = 0;

@@ -31,6 +31,7 @@ struct EventTotals {
   // exact unless events were lost or not streamed.
   std::map<CauseMove, uint64_t> moved;
   uint64_t malformed_records = 0;  // ring records that failed validation (never decoded)
+  uint64_t filtered = 0;           // streamed by BPF, then not selected by their final cause
 };
 
 // `rules`: each drop rule's exact total (RuleAttribution::totals()).

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "decode/cause_decision.hpp"
 #include "decode/net_format.hpp"
 #include "kernel/drop_sites.hpp"
 #include "kernel/kernel_btf.hpp"
@@ -55,7 +54,7 @@ KernelBtf load_kernel_btf() {
 }  // namespace
 
 Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
-    : attach_mode_(c.attach_mode) {
+    : attach_mode_(c.attach_mode), selected_(c.stream_causes) {
   must(check_capabilities());  // first: without them, nothing else is worth saying
   must(ensure_file_descriptors());
   // Built while the rest starts (~50-100 ms of reading); the first decode waits if need be.
@@ -67,9 +66,10 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
   reasons_ = std::move(kernel.reasons);
   auto targets = devices == Devices::from_options ? resolve_targets(c) : std::vector<Target>{};
 
-  bpf_ = BpfProgram::load({c.vxlan_port, c.stream_causes, c.ringbuf_kib * 1024, kernel.kfree_skb,
-                           kernel.mib_rpfilter, c.join_slots, c.event_rate, c.capture, c.stack},
-                          reasons_);
+  bpf_ = BpfProgram::load(
+      {c.vxlan_port, bpf_stream_mask(c.stream_causes), c.ringbuf_kib * 1024, kernel.kfree_skb,
+       kernel.mib_rpfilter, c.join_slots, c.event_rate, c.capture, c.stack},
+      reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.
   auto sites = resolve_drop_sites(symbols_);
@@ -130,10 +130,14 @@ void Tracer::drain() {
 }
 
 // Every record leaves with its final cause: where the kernel counted it against its peer under
-// another, the summary moves that count.
+// another, the summary moves that count; then --causes selects by it.
 void Tracer::hand_on(const DropRecord& r) {
   if (Cause counted = kernel_cause(r); counted != r.cause && counted_per_peer(r))
     ++events_.moved[{r.tunnel->peer, counted, r.cause}];
+  if (!wanted(r, selected_)) {
+    ++events_.filtered;
+    return;
+  }
   on_drop_(r);
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "decode/cause_decision.hpp"
 #include "decode/drop_record.hpp"
 #include "decode/event_decoder.hpp"
 #include "decode/start_info.hpp"
@@ -67,6 +68,7 @@ class Tracer {
   std::unique_ptr<RingReader> reader_;
   DropHandler on_drop_;
   DropHandler hand_on_;                         // hand_on(), made once: every record passes it
+  CauseMask selected_;                          // --causes, by final cause
   std::unique_ptr<nf::RuleAttribution> rules_;  // names netfilter drops' rules; reads nfnetlink
   EventTotals events_;
   StartInfo start_;

@@ -33,6 +33,7 @@ TEST(BuildSummary, ConntracksShareMovesInTotalByRulesAndPerPeerByEvents) {
   EventTotals ev;
   ev.moved[{ip("192.0.2.1"), Cause::netfilter, Cause::conntrack}] = 30;
   ev.malformed_records = 2;
+  ev.filtered = 3;
   auto s = build_summary(kernel_counts(), kReasons, rules(), ev);
   EXPECT_EQ(s.drops_by_cause,
             (std::map<Cause, uint64_t>{
@@ -48,6 +49,7 @@ TEST(BuildSummary, ConntracksShareMovesInTotalByRulesAndPerPeerByEvents) {
   EXPECT_EQ(s.peers[1].by_cause, (std::map<Cause, uint64_t>{{Cause::checksum, 5}}));
   EXPECT_EQ(s.netfilter_rules.size(), 2u);
   EXPECT_EQ(s.malformed_records, 2u);
+  EXPECT_EQ(s.events_filtered, 3u);
 }
 
 TEST(BuildSummary, NeverMovesMoreThanTheKernelCounted) {
