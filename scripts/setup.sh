@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   # build
   build-essential cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libmnl-dev libnftnl-dev libpcap-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libmnl-dev libnftnl-dev libiptc-dev libpcap-dev
   libcpp-httplib-dev
   # lint (scripts/lint.py)
   clang-format clang-tidy clang-format-14 clang-tidy-14

@@ -20,7 +20,7 @@ struct SelfCounter {
   std::string_view help;
 };
 
-inline constexpr std::array<SelfCounter, 14> kSelfCounters{{
+inline constexpr std::array<SelfCounter, 17> kSelfCounters{{
     {&Summary::lost_events, VXT_STAT_LOST_EVENTS, "lost_events", "vxtrace_lost_events_total",
      "Drop events the ring buffer had no room for (totals above stay exact)."},
     {&Summary::events_rate_limited, VXT_STAT_EVENTS_LIMITED, "events_rate_limited",
@@ -61,6 +61,15 @@ inline constexpr std::array<SelfCounter, 14> kSelfCounters{{
      "Packets vxtrace's tc program saw on the VXLAN device (a GRO batch counts once)."},
     {&Summary::drops_parsed, VXT_STAT_DROPS_PARSED, "drops_parsed", "vxtrace_drops_parsed_total",
      "Drops whose packet the kfree_skb program parsed for its flow and tunnel."},
+    {&Summary::netfilter_named_by_trace, -1, "netfilter_named_by_trace",
+     "vxtrace_netfilter_named_by_trace_total",
+     "Netfilter drop events whose rule an nftables trace of the packet named."},
+    {&Summary::netfilter_named_by_counters, -1, "netfilter_named_by_counters",
+     "vxtrace_netfilter_named_by_counters_total",
+     "Netfilter drop events whose rule the counters proved (the only rule that rose, by exactly "
+     "the untraced drops)."},
+    {&Summary::netfilter_unnamed, -1, "netfilter_unnamed", "vxtrace_netfilter_unnamed_total",
+     "Netfilter drop events whose rule could not be named for certain (rule null)."},
 }};
 
 }  // namespace vxt

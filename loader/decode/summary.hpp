@@ -41,7 +41,9 @@ struct Summary {
   uint64_t underlay_packets = 0, underlay_vxlan_packets = 0;  // seen by tc (GRO batch: once)
   uint64_t overlay_packets = 0;                               // seen by tc on the VXLAN device
   uint64_t drops_parsed = 0;                                  // drops whose packet kfree_skb parsed
-  std::vector<RuleTotal> netfilter_rules;                     // drop rules that dropped, most first
+  // Netfilter drop events by how their rule was named, or not (rule null): they add up.
+  uint64_t netfilter_named_by_trace = 0, netfilter_named_by_counters = 0, netfilter_unnamed = 0;
+  std::vector<RuleTotal> netfilter_rules;  // drop rules that dropped, most first
 };
 
 Summary summarize(const RawCounters& c, const DropReasons& reasons);

@@ -171,4 +171,10 @@ RawCounters BpfProgram::read_counters() const {
   return c;
 }
 
+uint64_t BpfProgram::events_missed() const {
+  std::array<uint64_t, VXT_STAT_COUNT> stats{};
+  read_percpu_array(bpf_map__fd(skel_->maps.stats), stats);
+  return stats[VXT_STAT_LOST_EVENTS] + stats[VXT_STAT_EVENTS_LIMITED];
+}
+
 }  // namespace vxt

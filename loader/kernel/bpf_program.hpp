@@ -51,6 +51,8 @@ class BpfProgram {
   int drops_prog_fd() const;
   static uint32_t prog_id(int prog_fd);
   RawCounters read_counters() const;
+  // Drop events not streamed although their cause was: ring full, or over the rate limit.
+  uint64_t events_missed() const;
 
  private:
   explicit BpfProgram(vxtrace_bpf* skel) : skel_(skel) {}

@@ -28,7 +28,7 @@ struct NftRule {
   // Its counter follows every match, so each packet it counts was dropped by this rule: only
   // such counters can prove which rule dropped a packet.
   bool counts_drops_only = false;
-  bool policy = false;                 // a base chain's policy, not a rule: `packets` its counter
+  bool policy = false;  // a base chain's policy, not a rule: `packets` its counter
   std::optional<std::string> log_prefix;  // nft `log prefix`, or iptables' NFLOG/LOG prefix
   bool ct_invalid = false;                // matches conntrack state INVALID
   // Matches that can rule a dropped flow out when several drop rules moved at once.

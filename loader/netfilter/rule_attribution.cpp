@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <utility>
@@ -14,7 +13,11 @@
 namespace vxt::nf {
 namespace {
 
-constexpr size_t kReadings = 4;  // a drop read in batch k moved a counter after reading k-3
+// A rule's counter moves a few microseconds before the kernel frees the packet and stamps the
+// event, in one softirq: an event this long after a reading ended may still be in it.
+constexpr int64_t kSettleNs = 500'000;
+constexpr int64_t kTraceTtlNs = 2'000'000'000;  // a trace whose event never came
+constexpr auto kIdleNetns = std::chrono::seconds(60);
 
 // Table, chain and comment are whatever bytes the ruleset's author chose.
 RuleRecord record_of(const NftRule& r) {
@@ -30,159 +33,361 @@ RuleRecord record_of(const NftRule& r) {
           r.key.backend};
 }
 
-}  // namespace
-
-struct RuleAttribution::Netns {
-  std::unique_ptr<NftDumper> dumper;
-  std::map<RuleKey, uint64_t> baseline;
-  std::deque<std::map<RuleKey, uint64_t>> readings;  // the last kReadings counters
-  std::map<RuleKey, NftRule> latest;
-  // Every drop rule that rose since the baseline, as last read: a rule deleted since keeps
-  // what it dropped until then.
-  std::map<RuleKey, RuleTotal> dropped;
-  Clock::time_point read_at{};
-  Clock::duration gap = RuleAttribution::kMinGap;  // between readings: 10x what one costs
-};
-
-std::optional<NftRule> pick_rule(const std::vector<NftRule>& candidates,
-                                 const std::optional<FlowRecord>& flow, std::string_view ifname) {
-  std::vector<const NftRule*> fit;
-  for (const auto& c : candidates) {
-    // At an ingress hook the dropping skb's device is the one `-i` compared. A name with
-    // bytes escape_bytes() rewrote (it has a backslash then) is not compared.
-    bool plain = !ifname.empty() && ifname.find('\\') == std::string_view::npos;
-    if (c.iifname && plain && !c.iifname->matches(ifname)) continue;
-    if (flow) {
-      if (c.l4proto && *c.l4proto != flow->proto) continue;
-      bool ports = flow->proto == IPPROTO_TCP || flow->proto == IPPROTO_UDP;
-      if (c.dport && ports && *c.dport != flow->dport) continue;
-      if (c.saddr && !c.saddr->matches(flow->src)) continue;
-      if (c.daddr && !c.daddr->matches(flow->dst)) continue;
-    }
-    fit.push_back(&c);
-  }
-  if (fit.size() != 1) return std::nullopt;
-  return *fit.front();
+// nftables handles are unique in their table and survive a chain's rename; a legacy rule's
+// position does not survive an insert above it, what it matches does; a policy is its chain's.
+RuleKey total_key(const NftRule& r) {
+  RuleKey k = r.key;
+  if (k.handle == 0) return k;
+  if (k.backend == RuleBackend::nftables) k.chain.clear();
+  if (k.backend == RuleBackend::iptables_legacy) k.handle = legacy_identity(r);
+  return k;
 }
 
-RuleAttribution::RuleAttribution() : own_netns_(own_netns_inode()) {
-  if (own_netns_) netns(own_netns_);
+PacketKey packet_key(const FlowRecord& f) {
+  PacketKey k{f.src, f.dst, f.proto, f.ip_id, 0, 0};
+  if (f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP) {
+    k.sport = f.sport;
+    k.dport = f.dport;
+  } else if (f.proto == IPPROTO_ICMP) {
+    k.sport = f.sport;
+  }
+  return k;
+}
+
+}  // namespace
+
+bool can_match(const NftRule& c, const DropRecord& r) {
+  // At an ingress hook the dropping skb's device is the one `-i` compared. A name with bytes
+  // escape_bytes() rewrote (it has a backslash then) is not compared.
+  bool plain = !r.ifname.empty() && r.ifname.find('\\') == std::string::npos;
+  if (c.iifname && plain && !c.iifname->matches(r.ifname)) return false;
+  if (!r.flow) return true;
+  const auto& f = *r.flow;
+  if (c.l4proto && *c.l4proto != f.proto) return false;
+  bool ports = f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP;
+  if (c.dport && ports && *c.dport != f.dport) return false;
+  if (c.saddr && !c.saddr->matches(f.src)) return false;
+  return !c.daddr || c.daddr->matches(f.dst);
+}
+
+struct RuleAttribution::Netns {
+  struct Held {
+    int64_t ts = 0;                 // CLOCK_MONOTONIC
+    std::optional<RuleKey> traced;  // named by its trace (already handed on)
+    std::optional<DropRecord> record;
+  };
+  struct Tally {
+    uint64_t baseline = 0, last = 0, retired = 0;
+    NftRule rule;
+  };
+  uint32_t inode = 0;
+  bool own = false;
+  std::optional<RuleReading> last, next;  // the window's readings
+  bool last_ambiguous = false;            // an event landed while `last` was read
+  bool overflowed = false;                // events were let go unmatched since `last`
+  std::deque<Held> events;                // since `last` began
+  size_t untraced = 0;                    // of those, records still held
+  Clock::time_point read_at{};
+  Clock::duration cost{}, gap = kMinGap;
+  std::map<RuleKey, Tally> tallies;  // by total_key()
+  bool baseline_taken = false;
+  bool watched = false;  // deletions arrive from RuleWatch
+
+  void observe(const RuleReading& rd) {
+    for (const auto& [key, n] : rd.counters.counters) {
+      const NftRule& rule = rd.rules.at(key);
+      auto [it, fresh] = tallies.try_emplace(total_key(rule));
+      auto& t = it->second;
+      // Present at the first reading: counted from there; appeared later: from zero.
+      if (fresh) t.baseline = t.last = baseline_taken ? 0 : n;
+      // A counter gone down was replaced in place; where deletions are watched, the deletion
+      // says exactly what it had dropped (retire()).
+      if (n < t.last && !watched) {
+        t.retired += t.last - t.baseline;
+        t.baseline = 0;
+      }
+      t.last = n;
+      t.rule = rule;
+    }
+    baseline_taken = true;
+  }
+
+  // A rule deleted (or replaced in place), with its counter's final value.
+  void retire(const NftRule& r) {
+    if (!r.drops || !r.counts_drops_only || !r.packets) return;
+    auto [it, fresh] = tallies.try_emplace(total_key(r));
+    auto& t = it->second;
+    if (fresh) t.rule = r;  // added and deleted between two readings
+    t.retired += *r.packets >= t.baseline ? *r.packets - t.baseline : 0;
+    t.baseline = t.last = 0;  // what comes under its handle now is another rule
+  }
+
+  uint64_t total(const Tally& t) const {
+    return t.retired + (t.last >= t.baseline ? t.last - t.baseline : 0);
+  }
+};
+
+RuleAttribution::RuleAttribution(Hooks hooks)
+    : hooks_(std::move(hooks)), own_netns_(own_netns_inode()) {
+  if (!own_netns_) return;
+  auto l = TraceListener::open();
+  if (l) {
+    listener_ = std::move(*l);
+    if (int n = remove_stale_trace_tables())
+      spdlog::info("removed {} stale vxtrace nftables tables", n);
+  }
+  if (auto w = RuleWatch::open()) {
+    watch_ = std::move(*w);  // before the baseline: no deletion falls between the two
+  } else {
+    spdlog::info(
+        "nftables ruleset notifications unavailable ({}): a rule replaced in place "
+        "is seen only by its counter going down",
+        w.error().what());
+  }
+  netns(own_netns_).watched = watch_ != nullptr;  // the baseline, after vxtrace's own changes
+  if (!l) {
+    spdlog::info("nftables traces unavailable ({}): rules named by counters only",
+                 l.error().what());
+  }
 }
 
 RuleAttribution::~RuleAttribution() = default;
 
-RuleAttribution::Netns* RuleAttribution::netns(uint32_t inode) {
+RuleAttribution::Netns& RuleAttribution::netns(uint32_t inode) {
   auto it = netns_.find(inode);
-  if (it != netns_.end()) return it->second.get();
+  if (it != netns_.end()) return *it->second;
+  // A namespace no longer seen is forgotten (it holds no fd: only numbers).
+  std::erase_if(netns_, [&](const auto& kv) {
+    const auto& ns = *kv.second;
+    return !ns.own && ns.untraced == 0 && !ns.next && Clock::now() - ns.read_at > kIdleNetns;
+  });
   auto ns = std::make_unique<Netns>();
-  Result<std::unique_ptr<NftDumper>> d = Error{""};
-  if (inode == own_netns_) {
-    d = NftDumper::open();
-  } else if (int fd = open_netns(inode); fd >= 0) {
-    d = NftDumper::open_in(fd);
-    ::close(fd);
-  } else {
-    d = Error{"no process or /run/netns entry holds it"};
-  }
-  if (d) {
-    ns->dumper = std::move(*d);
-  } else {
-    spdlog::debug("netfilter rules of netns {}: {}", inode, d.error().what());
-  }
-  auto* raw = ns.get();
+  ns->inode = inode;
+  ns->own = inode == own_netns_;
+  auto& ref = *ns;
   netns_.emplace(inode, std::move(ns));
-  read(*raw);
-  raw->baseline = raw->readings.empty() ? std::map<RuleKey, uint64_t>{} : raw->readings.back();
-  raw->dropped.clear();  // the first reading is the baseline, not drops
-  return raw;
+  take_reading(ref);
+  if (ref.next) {
+    ref.last = std::move(ref.next);
+    ref.next.reset();
+  }
+  return ref;
 }
 
-void RuleAttribution::read(Netns& ns) {
+void RuleAttribution::apply_deletions() {
+  if (!watch_) return;
+  bool lost = false;
+  auto deleted = watch_->deleted(lost);
+  auto& own = *netns_.at(own_netns_);
+  for (const auto& r : deleted) own.retire(r);
+  if (lost) {
+    spdlog::warn(
+        "nftables ruleset notifications lost: totals of rules replaced meanwhile may be low");
+    own.watched = false;
+  }
+}
+
+void RuleAttribution::take_reading(Netns& ns) {
+  if (ns.own) apply_deletions();  // first: a deletion before the reading is not in it
+  auto began = Clock::now();
+  auto rd = read_rules(ns.inode, ns.own);
   ns.read_at = Clock::now();
-  if (!ns.dumper) return;
-  auto rules = ns.dumper->rules();
-  // A reading costs ~10 us a rule (19 ms for 2,000): under a storm of netfilter drops,
-  // reading at most every 10x that keeps it under a tenth of a core.
-  ns.gap = std::max<Clock::duration>(kMinGap, 10 * (Clock::now() - ns.read_at));
-  if (!rules) {
-    spdlog::debug("netfilter rules: {}", rules.error().what());
-    return;
+  ns.cost = ns.read_at - began;
+  // Under a storm of netfilter drops, reading at most every 10x its cost keeps it under a
+  // tenth of a core.
+  ns.gap = std::max<Clock::duration>(kMinGap, 10 * ns.cost);
+  if (!rd) {
+    spdlog::debug("netfilter rules of netns {}: {}", ns.inode, rd.error().what());
+    ns.next = RuleReading{};  // incomplete: decides nothing
+    ns.next->counters.start_ns = ns.next->counters.end_ns = monotonic_ns();
+  } else {
+    rd->counters.events_missed = hooks_.events_missed ? hooks_.events_missed() : 0;
+    if (ns.own && table_) rd->counters.ruleset_version -= table_->commits();
+    ns.observe(*rd);
+    ns.next = std::move(*rd);
   }
-  std::map<RuleKey, uint64_t> counters;
-  ns.latest.clear();
-  for (auto& r : *rules) {
-    if (!r.drops || !r.packets) continue;  // only drop rules with a counter can be named
-    counters[r.key] = *r.packets;
-    spdlog::trace("rule {}/{}#{}: {} packets, l4 {} dport {} saddr {:x}/{:x}{} daddr {} iifname {}",
-                  r.key.table, r.key.chain, r.key.handle, *r.packets, r.l4proto.value_or(0),
-                  r.dport.value_or(0), r.saddr ? r.saddr->addr : 0, r.saddr ? r.saddr->mask : 0,
-                  r.saddr && r.saddr->negate ? " negated" : "", r.daddr.has_value(),
-                  r.iifname ? escape_bytes(r.iifname->bytes) : "-");
-    ns.latest.emplace(r.key, std::move(r));
-  }
-  for (const auto& [key, rule] : ns.latest) {
-    auto was = ns.baseline.find(key);
-    uint64_t base = was == ns.baseline.end() ? 0 : was->second;
-    if (*rule.packets > base) ns.dropped[key] = {record_of(rule), *rule.packets - base};
-  }
-  ns.readings.push_back(std::move(counters));
-  if (ns.readings.size() > kReadings) ns.readings.pop_front();
 }
 
-std::optional<RuleRecord> RuleAttribution::attribute(const Netns& ns, const DropRecord& r) {
-  if (ns.readings.size() < 2) return std::nullopt;  // nothing to compare with yet
-  const auto& before = ns.readings.front();
-  std::vector<NftRule> moved;
-  for (const auto& [key, rule] : ns.latest) {
-    auto was = before.find(key);
-    // A rule added since that reading started from zero.
-    if (rule.packets > (was == before.end() ? 0 : was->second)) moved.push_back(rule);
+std::optional<RuleRecord> RuleAttribution::traced_rule(const DropRecord& r) {
+  if (!listener_ || !r.flow) return std::nullopt;
+  bool lost = false;
+  int64_t now = monotonic_ns();
+  for (auto& t : listener_->read(lost)) traces_.emplace_back(now, std::move(t));
+  // A lost trace could leave an older one of the same packet key to be taken for it.
+  if (lost) {
+    spdlog::debug("nftables trace messages lost (socket buffer full)");
+    traces_.clear();
   }
-  auto pick = pick_rule(moved, r.flow, r.ifname);
-  if (!pick) return std::nullopt;
-  return record_of(*pick);
+  while (!traces_.empty() && now - traces_.front().first > kTraceTtlNs) traces_.pop_front();
+  auto key = packet_key(*r.flow);
+  auto match = traces_.end();
+  for (auto it = traces_.begin(); it != traces_.end(); ++it) {
+    if (it->second.packet != key) continue;
+    const auto& t = it->second;
+    if (match == traces_.end()) {
+      match = it;
+    } else if (std::tie(t.family, t.table, t.chain, t.handle) !=
+               std::tie(match->second.family, match->second.table, match->second.chain,
+                        match->second.handle)) {
+      traces_.erase(match);  // two verdicts for one packet key: neither is certain
+      return std::nullopt;
+    }
+  }
+  if (match == traces_.end()) return std::nullopt;
+  DropTrace t = std::move(match->second);
+  traces_.erase(match);
+  if (table_ && t.table == table_->name()) return std::nullopt;
+  RuleKey k{t.family, t.table, t.chain, t.handle, RuleBackend::nftables};
+  auto& own = *netns_.at(own_netns_);
+  if (t.handle == 0) {  // a base chain's policy
+    NftRule p;
+    p.key = k;
+    p.policy = p.drops = true;
+    return record_of(p);
+  }
+  for (const auto* rd : {own.next ? &*own.next : nullptr, own.last ? &*own.last : nullptr})
+    if (rd)
+      if (auto it = rd->rules.find(k); it != rd->rules.end()) return record_of(it->second);
+  // A rule added since the last reading: read it, when reading is cheap.
+  if (own.cost <= kReadBudget)
+    if (auto rd = read_rules(own_netns_, true))
+      if (auto it = rd->rules.find(k); it != rd->rules.end()) return record_of(it->second);
+  return std::nullopt;
+}
+
+void RuleAttribution::trace_flow(const DropRecord& r) {
+  if (!listener_ || !r.flow || table_failed_) return;
+  if (!table_) {
+    auto t = TraceTable::create();
+    if (!t) {
+      table_failed_ = true;
+      spdlog::info("nftables tracing unavailable ({}): rules named by counters only",
+                   t.error().what());
+      return;
+    }
+    table_ = std::move(*t);
+    spdlog::debug("tracing netfilter drops' flows through nftables table inet {} ({})",
+                  table_->name(), table_->owned() ? "owned" : "removed on exit");
+  }
+  table_->trace({r.flow->src, r.flow->dst, r.flow->proto});
+}
+
+void RuleAttribution::finish(DropRecord& r, const Emit& emit) {
+  r.cause = final_cause(r);
+  emit(r);
 }
 
 void RuleAttribution::add(DropRecord r, const Emit& emit) {
-  bool netfilter = r.cause == Cause::netfilter;
-  if (!netfilter && queue_.empty()) {
+  if (r.cause != Cause::netfilter) {
     emit(r);
     return;
   }
-  if (netfilter) waiting_netns_.insert(r.netns);
-  queue_.push_back(std::move(r));
-  if (queue_.size() >= kMaxWaiting) flush(emit, true);  // memory stays bounded in a storm
+  Netns& ns = netns(r.netns);
+  int64_t ts = r.ts_unix_ns - hooks_.monotonic_to_record_ns;
+  if (ns.own) r.rule = traced_rule(r);
+  // A drop from before the namespace's last reading is in none of its windows.
+  if (ns.last && ts <= ns.last->counters.end_ns + kSettleNs) {
+    if (ts >= ns.last->counters.start_ns) ns.last_ambiguous = true;
+    ++(r.rule ? named_by_trace_ : unnamed_);
+    finish(r, emit);
+    return;
+  }
+  if (r.rule) {
+    ++named_by_trace_;
+    ns.events.push_back(
+        {ts, RuleKey{r.rule->family, r.rule->table, r.rule->chain, r.rule->handle, r.rule->backend},
+         std::nullopt});
+    finish(r, emit);
+  } else {
+    if (ns.own) trace_flow(r);
+    ns.events.push_back({ts, std::nullopt, std::move(r)});
+    ++ns.untraced;
+    ++held_;
+  }
+  if (ns.events.size() >= kMaxWaiting) {  // memory stays bounded in a storm
+    ns.overflowed = true;
+    emit_held(ns, emit, ns.events.size(), std::nullopt);
+  }
 }
 
-void RuleAttribution::flush(const Emit& emit, bool force) {
-  if (queue_.empty()) return;
-  auto now = Clock::now();
-  for (uint32_t inode : waiting_netns_) {
-    bool fresh = !netns_.contains(inode);
-    Netns* ns = netns(inode);  // a namespace seen first is read as it opens
-    if (!fresh && (force || now - ns->read_at >= ns->gap)) read(*ns);
-    if (!force && !fresh && ns->read_at < now) return;  // read too recently: wait for the next
-  }
-  for (auto& r : queue_) {
-    if (r.cause == Cause::netfilter) {
-      r.rule = attribute(*netns_.at(r.netns), r);
-      r.cause = final_cause(r);
+void RuleAttribution::emit_held(Netns& ns, const Emit& emit, size_t count,
+                                const std::optional<RuleKey>& rule) {
+  const NftRule* named = nullptr;
+  if (rule && ns.next) named = &ns.next->rules.at(*rule);
+  for (size_t i = 0; i < count && !ns.events.empty(); ++i) {
+    auto held = std::move(ns.events.front());
+    ns.events.pop_front();
+    if (!held.record) continue;
+    --ns.untraced;
+    --held_;
+    auto& r = *held.record;
+    if (named && can_match(*named, r)) {
+      r.rule = record_of(*named);
+      ++named_by_counters_;
+    } else {
+      ++unnamed_;
     }
-    emit(r);
+    finish(r, emit);
   }
-  queue_.clear();
-  waiting_netns_.clear();
 }
 
-std::vector<RuleTotal> RuleAttribution::totals() {
+void RuleAttribution::decide(Netns& ns, const Emit& emit) {
+  const auto& b = ns.next->counters;
+  size_t window = 0;
+  bool ambiguous = false;  // an event landed while `next` was read
+  WindowEvents keys;
+  for (const auto& e : ns.events) {
+    if (e.ts < b.start_ns) {
+      ++window;
+      keys.push_back(e.traced);
+    } else if (e.ts <= b.end_ns + kSettleNs) {
+      ambiguous = true;
+    }
+  }
+  std::optional<RuleKey> rule;
+  if (ns.last && !ns.last_ambiguous && !ambiguous && !ns.overflowed)
+    rule = untraced_rule(ns.last->counters, b, keys);
+  emit_held(ns, emit, window, rule);
+  ns.last = std::move(ns.next);
+  ns.next.reset();
+  ns.last_ambiguous = ambiguous;
+  ns.overflowed = false;
+}
+
+void RuleAttribution::flush(const Emit& emit, int64_t drained_until, bool force) {
+  auto now = Clock::now();
+  for (auto& [inode, ptr] : netns_) {
+    Netns& ns = *ptr;
+    if (ns.next && (force || drained_until > ns.next->counters.end_ns + kSettleNs))
+      decide(ns, emit);
+    if (ns.untraced == 0 || ns.next) continue;
+    if (!ns.last || ns.cost > kReadBudget) {
+      // No reading before these drops, or reading costs too much: they stay unnamed.
+      emit_held(ns, emit, ns.events.size(), std::nullopt);
+      ns.overflowed = true;  // the next window lacks them
+      continue;
+    }
+    if (force || now - ns.read_at >= ns.gap) {
+      take_reading(ns);
+      if (force) decide(ns, emit);
+    }
+  }
+}
+
+RuleTotals RuleAttribution::totals() {
   std::vector<RuleTotal> totals;
   for (auto& [inode, ns] : netns_) {
-    read(*ns);
-    for (const auto& [key, total] : ns->dropped) totals.push_back(total);
+    if (ns->own) apply_deletions();
+    if (!ns->next) {
+      // A reading for the totals only: it must not end a window early.
+      if (auto rd = read_rules(inode, ns->own)) ns->observe(*rd);
+    }
+    for (const auto& [key, t] : ns->tallies)
+      if (uint64_t n = ns->total(t)) totals.push_back({record_of(t.rule), n});
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });
-  return totals;
+  return {std::move(totals), named_by_trace_, named_by_counters_, unnamed_};
 }
 
 }  // namespace vxt::nf

@@ -17,15 +17,15 @@ void move_drops(std::map<Cause, uint64_t>& by_cause, Cause from, Cause to, uint6
 
 }  // namespace
 
-Summary build_summary(const RawCounters& c, const DropReasons& reasons,
-                      std::vector<RuleTotal> rules, const EventTotals& events) {
+Summary build_summary(const RawCounters& c, const DropReasons& reasons, nf::RuleTotals rules,
+                      const EventTotals& events) {
   Summary s = summarize(c, reasons);
   s.malformed_records = events.malformed_records;
   s.events_filtered = events.filtered;
   // In total, by the rules' own counters: exact even where events were lost. A rule matching
   // ct state INVALID drops what final_cause() calls conntrack's.
   uint64_t conntrack = 0;
-  for (const auto& t : rules)
+  for (const auto& t : rules.rules)
     if (t.rule.ct_invalid) conntrack += t.drops;
   move_drops(s.drops_by_cause, Cause::netfilter, Cause::conntrack, conntrack);
   // Per peer, by the events: the rules' counters do not say whose packets they dropped.
@@ -37,7 +37,10 @@ Summary build_summary(const RawCounters& c, const DropReasons& reasons,
     move_drops(it->second->by_cause, move.from, move.to, n);
     set_ratios(*it->second);
   }
-  s.netfilter_rules = std::move(rules);
+  s.netfilter_rules = std::move(rules.rules);
+  s.netfilter_named_by_trace = rules.named_by_trace;
+  s.netfilter_named_by_counters = rules.named_by_counters;
+  s.netfilter_unnamed = rules.unnamed;
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include "decode/summary.hpp"
 #include "kernel/drop_reasons.hpp"
 #include "kernel/map_readers.hpp"
+#include "netfilter/rule_attribution.hpp"
 
 namespace vxt {
 
@@ -34,8 +35,9 @@ struct EventTotals {
   uint64_t filtered = 0;           // streamed by BPF, then not selected by their final cause
 };
 
-// `rules`: each drop rule's exact total (RuleAttribution::totals()).
-Summary build_summary(const RawCounters& c, const DropReasons& reasons,
-                      std::vector<RuleTotal> rules, const EventTotals& events);
+// `rules`: each drop rule's exact total and how the netfilter drops were named
+// (RuleAttribution::totals()).
+Summary build_summary(const RawCounters& c, const DropReasons& reasons, nf::RuleTotals rules,
+                      const EventTotals& events);
 
 }  // namespace vxt

@@ -85,11 +85,14 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
   must(bpf_->attach_drops());
   start_.attached.push_back({"*", "tp_btf", "drops", BpfProgram::prog_id(bpf_->drops_prog_fd())});
 
-  decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, monotonic_to_unix_offset_ns(),
-                                            c.vxlan_port);
+  int64_t clock_offset = monotonic_to_unix_offset_ns();
+  decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, clock_offset, c.vxlan_port);
   on_drop_ = std::move(on_drop);
   hand_on_ = [this](const DropRecord& r) { hand_on(r); };
-  rules_ = std::make_unique<nf::RuleAttribution>();
+  nf::RuleAttribution::Hooks hooks{
+      [this] { return bpf_->events_missed() + (reader_ ? reader_->malformed() : 0); },
+      clock_offset};
+  rules_ = std::make_unique<nf::RuleAttribution>(std::move(hooks));
   reader_ = must(
       RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e, const DropEvidence& ev) {
         rules_->add(decoder_->decode(e, ev), hand_on_);
@@ -102,8 +105,9 @@ int Tracer::poll(int timeout_ms) {
   // Records waiting for their rule are handed on within a few poll rounds, not a timeout.
   if (rules_->waiting())
     timeout_ms = std::min<int>(timeout_ms, nf::RuleAttribution::kMinGap.count());
+  int64_t before = nf::monotonic_ns();  // every drop before it is read by poll()
   int n = reader_->poll(timeout_ms);
-  rules_->flush(hand_on_);
+  rules_->flush(hand_on_, before);
   if (std::chrono::steady_clock::now() - addrs_read_ >= std::chrono::seconds(1))
     refresh_node_addresses();
   return n;
@@ -126,7 +130,7 @@ void Tracer::refresh_node_addresses() {
 void Tracer::drain() {
   while (reader_->poll(0) > 0) {
   }
-  rules_->flush(hand_on_, true);
+  rules_->flush(hand_on_, nf::monotonic_ns(), true);
 }
 
 // Every record leaves with its final cause: where the kernel counted it against its peer under

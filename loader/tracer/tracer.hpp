@@ -46,7 +46,7 @@ class Tracer {
   // build_summary() of everything so far: the poll() thread only.
   Summary summary() const;
   // The drop rules that dropped (reads nfnetlink): the poll() thread only.
-  std::vector<RuleTotal> netfilter_rules() const { return rules_->totals(); }
+  nf::RuleTotals netfilter_rules() const { return rules_->totals(); }
   // What the events handed on so far added to the counters: the poll() thread only.
   EventTotals event_totals() const;
   // Only the BPF maps: safe to call from another thread while poll() runs.

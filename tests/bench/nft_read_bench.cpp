@@ -20,11 +20,11 @@ int main(int argc, char** argv) {
   size_t rules = 0;
   for (int i = 0; i < repeats; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    auto r = (*dumper)->rules();
+    auto r = (*dumper)->ruleset();
     us.push_back(
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     if (!r) return 1;
-    rules = r->size();
+    rules = r->rules.size();
   }
   std::sort(us.begin(), us.end());
   std::printf("{\"rules\":%zu,\"repeats\":%d,\"reading_us_median\":%.1f,\"reading_us_min\":%.1f}\n",

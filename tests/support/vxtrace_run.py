@@ -29,6 +29,7 @@ class JsonProcess:
         self.cmd = cmd
         self.start_timeout = start_timeout
         self.lines: list[dict] = []
+        self.arrivals: list[float] = []  # when each of `lines` was read
         self.stderr = ""
         self.start: dict | None = None
         self._lock = threading.Lock()
@@ -62,6 +63,7 @@ class JsonProcess:
             obj = json.loads(line)
             with self._lock:
                 self.lines.append(obj)
+                self.arrivals.append(time.time())  # wall clock, as the lines' "ts"
             if obj["type"] == "start":
                 self.start = obj
                 self._started.set()

@@ -24,9 +24,12 @@ RawCounters kernel_counts() {
   return c;
 }
 
-std::vector<RuleTotal> rules() {
-  return {{{"ip", "filter", "cali-tw-x", 3, std::nullopt, true}, 30},
-          {{"ip", "filter", "cali-tw-x", 9, std::nullopt, false}, 40}};
+nf::RuleTotals rules() {
+  return {{{{"ip", "filter", "cali-tw-x", 3, std::nullopt, true}, 30},
+           {{"ip", "filter", "cali-tw-x", 9, std::nullopt, false}, 40}},
+          60,
+          10,
+          0};
 }
 
 TEST(BuildSummary, ConntracksShareMovesInTotalByRulesAndPerPeerByEvents) {
@@ -48,6 +51,8 @@ TEST(BuildSummary, ConntracksShareMovesInTotalByRulesAndPerPeerByEvents) {
   EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause.at(Cause::netfilter), 0.4);
   EXPECT_EQ(s.peers[1].by_cause, (std::map<Cause, uint64_t>{{Cause::checksum, 5}}));
   EXPECT_EQ(s.netfilter_rules.size(), 2u);
+  EXPECT_EQ(s.netfilter_named_by_trace, 60u);
+  EXPECT_EQ(s.netfilter_named_by_counters, 10u);
   EXPECT_EQ(s.malformed_records, 2u);
   EXPECT_EQ(s.events_filtered, 3u);
 }

@@ -7,6 +7,7 @@
 
 #include "ipv4.hpp"
 #include "netfilter/calico_names.hpp"
+#include "netfilter/counter_window.hpp"
 #include "netfilter/nft_rule.hpp"
 #include "netfilter/rule_attribution.hpp"
 
@@ -33,27 +34,30 @@ NftRule::AddrMatch prefix(const char* addr, int bits, bool negate) {
   return m;
 }
 
-TEST(PickRule, OneCandidateIsNamedSeveralOnlyWhenTheFlowRulesTheOthersOut) {
+DropRecord drop(std::optional<FlowRecord> f, std::string ifname = "eth0") {
+  DropRecord r;
+  r.cause = Cause::netfilter;
+  r.flow = f;
+  r.ifname = std::move(ifname);
+  return r;
+}
+
+TEST(CanMatch, ProtocolPortAndAddressesRuleARuleOut) {
   auto icmp = rule(1), udp7777 = rule(2), outsiders = rule(3, "cali-PREROUTING");
   icmp.l4proto = 1;
   udp7777.l4proto = 17;
   udp7777.dport = 7777;
   outsiders.saddr = prefix("10.244.0.0", 16, true);  // ! -s 10.244.0.0/16
-  EXPECT_EQ(pick_rule({icmp}, std::nullopt, "eth0")->key.handle, 1u);
-  EXPECT_FALSE(pick_rule({}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0"));
-  EXPECT_EQ(pick_rule({icmp, udp7777}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0")->key.handle,
-            2u);
-  EXPECT_FALSE(
-      pick_rule({icmp, udp7777}, flow(IPPROTO_UDP, "10.244.1.10", 53), "eth0"));  // none fits
-  EXPECT_EQ(
-      pick_rule({udp7777, outsiders}, flow(IPPROTO_UDP, "10.244.1.10", 7777), "eth0")->key.handle,
-      2u);
-  // A source outside the pod network fits both: never a guess.
-  EXPECT_FALSE(pick_rule({udp7777, outsiders}, flow(IPPROTO_UDP, "10.99.0.5", 7777), "eth0"));
-  EXPECT_FALSE(pick_rule({icmp, udp7777}, std::nullopt, "eth0"));
+  auto pod = drop(flow(IPPROTO_UDP, "10.244.1.10", 7777));
+  EXPECT_FALSE(can_match(icmp, pod));
+  EXPECT_TRUE(can_match(udp7777, pod));
+  EXPECT_FALSE(can_match(udp7777, drop(flow(IPPROTO_UDP, "10.244.1.10", 53))));
+  EXPECT_FALSE(can_match(outsiders, pod));
+  EXPECT_TRUE(can_match(outsiders, drop(flow(IPPROTO_UDP, "10.99.0.5", 7777))));
+  EXPECT_TRUE(can_match(icmp, drop(std::nullopt)));  // nothing to compare: not ruled out
 }
 
-TEST(PickRule, InputDeviceRulesTheOthersOut) {
+TEST(CanMatch, InputDeviceRulesARuleOut) {
   auto vxlan_in = rule(1, "cali-PREROUTING"), cali_out = rule(2, "cali-tw-x"),
        not_eth0 = rule(3, "INPUT");
   vxlan_in.iifname = NftRule::IfnameMatch{std::string("vxlan.calico\0\0\0\0", 16), false};
@@ -65,13 +69,63 @@ TEST(PickRule, InputDeviceRulesTheOthersOut) {
   EXPECT_FALSE(not_eth0.iifname->matches("eth0"));
   EXPECT_TRUE(not_eth0.iifname->matches("eth00"));
   auto f = flow(IPPROTO_UDP, "10.99.0.5", 7777);
-  EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "vxlan.calico")->key.handle, 1u);
-  EXPECT_EQ(pick_rule({vxlan_in, cali_out}, f, "cali99")->key.handle, 2u);
-  EXPECT_EQ(pick_rule({vxlan_in, not_eth0}, f, "eth1")->key.handle, 3u);
-  EXPECT_FALSE(pick_rule({vxlan_in, not_eth0}, f, "eth0"));  // neither can have dropped it
-  // No device, or one whose bytes were escaped: not compared, so both stay candidates.
-  EXPECT_FALSE(pick_rule({vxlan_in, cali_out}, f, ""));
-  EXPECT_FALSE(pick_rule({vxlan_in, cali_out}, f, "ca\\xffli"));
+  EXPECT_TRUE(can_match(vxlan_in, drop(f, "vxlan.calico")));
+  EXPECT_FALSE(can_match(cali_out, drop(f, "vxlan.calico")));
+  EXPECT_FALSE(can_match(not_eth0, drop(f, "eth0")));
+  // No device, or one whose bytes were escaped: not compared.
+  EXPECT_TRUE(can_match(vxlan_in, drop(f, "")));
+  EXPECT_TRUE(can_match(cali_out, drop(f, "ca\\xffli")));
+}
+
+CounterReading reading(std::map<RuleKey, uint64_t> counters, uint64_t version = 7,
+                       uint64_t missed = 0) {
+  CounterReading r;
+  r.counters = std::move(counters);
+  r.complete = true;
+  r.ruleset_version = version;
+  r.events_missed = missed;
+  return r;
+}
+
+TEST(CounterWindow, NamesOnlyTheOneRuleThatRoseByExactlyTheUntracedDrops) {
+  RuleKey policy{"ip", "filter", "FORWARD", 0}, input{"ip", "filter", "INPUT", 5},
+      raw{"ip", "raw", "cali-PREROUTING", 9};
+  auto before = reading({{policy, 10}, {input, 4}, {raw, 0}});
+  // One untraced drop; only the FORWARD policy moved, by one: it is the policy's.
+  EXPECT_EQ(untraced_rule(before, reading({{policy, 11}, {input, 4}, {raw, 0}}), {std::nullopt}),
+            policy);
+  // Both moved: the one untraced drop could be either.
+  EXPECT_FALSE(
+      untraced_rule(before, reading({{policy, 11}, {input, 5}, {raw, 0}}), {std::nullopt}));
+  // Unless a trace accounts for the other one.
+  EXPECT_EQ(
+      untraced_rule(before, reading({{policy, 11}, {input, 5}, {raw, 0}}), {input, std::nullopt}),
+      policy);
+  // Two untraced drops, one counted: the other was a counter-less rule's.
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 11}, {input, 4}, {raw, 0}}),
+                             {std::nullopt, std::nullopt}));
+  // A counted drop with no event (lost, rate-limited, another namespace's): nothing named.
+  EXPECT_FALSE(
+      untraced_rule(before, reading({{policy, 12}, {input, 4}, {raw, 0}}), {std::nullopt}));
+  // A trace its rule's counter does not show.
+  EXPECT_FALSE(
+      untraced_rule(before, reading({{policy, 11}, {input, 4}, {raw, 0}}), {raw, std::nullopt}));
+}
+
+TEST(CounterWindow, AnyChangeOrLossBetweenTheReadingsNamesNothing) {
+  RuleKey policy{"ip", "filter", "FORWARD", 0}, input{"ip", "filter", "INPUT", 5};
+  auto before = reading({{policy, 10}, {input, 4}});
+  EXPECT_TRUE(untraced_rule(before, reading({{policy, 11}, {input, 4}}), {std::nullopt}));
+  // The ruleset changed (iptables -R puts a rule back at zero under the same handle).
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 11}, {input, 4}}, 8), {std::nullopt}));
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 11}, {input, 0}}), {std::nullopt}));
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 11}}), {std::nullopt}));
+  // Events missed in between.
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 11}, {input, 4}}, 7, 1), {std::nullopt}));
+  auto partial = reading({{policy, 11}, {input, 4}});
+  partial.complete = false;
+  EXPECT_FALSE(untraced_rule(before, partial, {std::nullopt}));
+  EXPECT_FALSE(untraced_rule(before, reading({{policy, 10}, {input, 4}}), {}));  // nothing to name
 }
 
 TEST(XtMatches, ConntrackInvalidInEveryRevisionAndState) {

@@ -28,9 +28,9 @@ void AgentState::publish(const std::vector<DeviceState>& devices, const StreamCo
   heartbeat_ = std::chrono::steady_clock::now();
 }
 
-void AgentState::publish_rules(std::vector<RuleTotal> rules) {
+void AgentState::publish_rules(nf::RuleTotals totals) {
   std::lock_guard lock(mu_);
-  base_.netfilter_rules = std::move(rules);
+  rule_totals_ = std::move(totals);
 }
 
 HttpResponse AgentState::metrics() const {
@@ -39,7 +39,8 @@ HttpResponse AgentState::metrics() const {
   MetricsInput in = base_;
   auto raw = tracer_->raw_counters();
   in.drops = drops_by_cause_reason(raw, tracer_->reasons());
-  in.summary = build_summary(raw, tracer_->reasons(), base_.netfilter_rules, events_);
+  in.summary = build_summary(raw, tracer_->reasons(), rule_totals_, events_);
+  in.netfilter_rules = in.summary.netfilter_rules;
   in.process = read_process_stats();
   return {200, render_metrics(in), "text/plain; version=0.0.4; charset=utf-8"};
 }

@@ -26,7 +26,7 @@ class AgentState {
                uint64_t link_resyncs, std::vector<std::string> underlay_ips, bool ready);
 
   // The drop rules' totals: a netlink read of the rulesets, so the loop does it every few seconds.
-  void publish_rules(std::vector<RuleTotal> rules);
+  void publish_rules(nf::RuleTotals totals);
 
   HttpResponse metrics() const;
   HttpResponse healthz() const;  // the loop is alive (published recently)
@@ -36,7 +36,8 @@ class AgentState {
   mutable std::mutex mu_;
   const Tracer* tracer_ = nullptr;
   MetricsInput base_;
-  EventTotals events_;  // the Tracer's, which only the loop may read
+  EventTotals events_;          // the Tracer's, which only the loop may read
+  nf::RuleTotals rule_totals_;  // read by the loop every few seconds
   std::chrono::steady_clock::time_point heartbeat_ = std::chrono::steady_clock::now();
 };
 
