@@ -87,6 +87,7 @@ void add_capture_options(CLI::App& app, Options& o, TraceFlags& f) {
   app.add_option("--causes", f.causes,
                  "Causes to stream as events, comma separated: checksum,rp_filter,conntrack,"
                  "netfilter,vxlan,other,background, or all, or default (all but background). "
+                 "A netfilter drop by a rule matching conntrack state INVALID is conntrack's. "
                  "Every drop is counted regardless.")
       ->capture_default_str();
   app.add_option("--ringbuf-kib", o.tracer.ringbuf_kib,

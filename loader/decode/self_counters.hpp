@@ -20,12 +20,16 @@ struct SelfCounter {
   std::string_view help;
 };
 
-inline constexpr std::array<SelfCounter, 16> kSelfCounters{{
+inline constexpr std::array<SelfCounter, 17> kSelfCounters{{
     {&Summary::lost_events, VXT_STAT_LOST_EVENTS, "lost_events", "vxtrace_lost_events_total",
      "Drop events the ring buffer had no room for (totals above stay exact)."},
     {&Summary::events_rate_limited, VXT_STAT_EVENTS_LIMITED, "events_rate_limited",
      "vxtrace_events_rate_limited_total",
      "Drop events not streamed because of --bpf-event-rate (the drops are still counted)."},
+    {&Summary::events_filtered, -1, "events_filtered", "vxtrace_events_filtered_total",
+     "Drop events streamed from the kernel that --causes did not select once their final cause "
+     "was known (netfilter drops streamed in case their rule made them conntrack's): not shown, "
+     "the drops still counted."},
     {&Summary::events, VXT_STAT_EVENTS, "events", "vxtrace_events_total",
      "Drop events submitted to the ring buffer."},
     {&Summary::join_hits, VXT_STAT_JOIN_HITS, "joined", "vxtrace_joined_drops_total",

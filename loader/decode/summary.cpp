@@ -2,11 +2,17 @@
 
 #include <algorithm>
 
-#include "decode/net_format.hpp"
 #include "decode/self_counters.hpp"
-#include "kernel/cause_table.hpp"
 
 namespace vxt {
+namespace {
+
+// BPF clamps its causes; a map value from elsewhere still becomes a cause the sinks can name.
+Cause typed(uint32_t cause) {
+  return cause < VXT_CAUSE_COUNT ? static_cast<Cause>(cause) : Cause::other;
+}
+
+}  // namespace
 
 void set_ratios(PeerSummary& p) {
   auto ratio = [&](uint64_t n) {
@@ -23,7 +29,7 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
     for (uint32_t cause = 0; cause < VXT_CAUSE_COUNT; ++cause) {
       uint64_t n = c.drop_slots[vxt_drop_slot(slot, cause)];
       if (n == 0) continue;
-      s.drops_by_cause[std::string(cause_name(cause))] += n;
+      s.drops_by_cause[typed(cause)] += n;
       s.drops_by_reason[slot == VXT_REASON_OVERFLOW ? "SUBSYSTEM" : reasons.name(slot)] += n;
     }
   }
@@ -38,11 +44,11 @@ Summary summarize(const RawCounters& c, const DropReasons& reasons) {
   for (const auto& [key, n] : c.peer_drops) {
     if (n == 0) continue;
     auto& p = peers[key.first];
-    p.by_cause[std::string(cause_name(key.second))] += n;
+    p.by_cause[typed(key.second)] += n;
     p.drops += n;
   }
   for (auto& [addr, p] : peers) {
-    p.peer = ipv4_string(addr);
+    p.peer = addr;
     set_ratios(p);
     s.peers.push_back(std::move(p));
   }

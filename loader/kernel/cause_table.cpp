@@ -24,7 +24,8 @@ constexpr Rule kRules[] = {
     {"QUEUE_PURGE", Rule::exact, VXT_CAUSE_BACKGROUND},
     {"_CSUM", Rule::suffix, VXT_CAUSE_CHECKSUM},  // TCP_, UDP_, IP_, ICMP_, SKB_CSUM
     {"IP_RPFILTER", Rule::exact, VXT_CAUSE_RP_FILTER},
-    // Refined to conntrack in BPF when the skb carries no conntrack entry.
+    // Conntrack's when its rule matches ct state INVALID: userspace decides that, having read
+    // the rule (decode/cause_decision.hpp).
     {"NETFILTER_DROP", Rule::exact, VXT_CAUSE_NETFILTER},
     {"VXLAN_", Rule::prefix, VXT_CAUSE_VXLAN},
     // Raised by the VXLAN receive path when an inner source MAC is invalid.

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "decode/cause_decision.hpp"
 #include "decode/net_format.hpp"
-#include "decode/record_names.hpp"
 #include "sys/netns_files.hpp"
 
 namespace vxt::nf {
@@ -20,16 +20,6 @@ constexpr int64_t kTraceTtlNs = 2'000'000'000;  // a trace whose event never cam
 // An untraced drop waits at most this long for a reading no drop landed in.
 constexpr int64_t kMaxHoldNs = 150'000'000;
 constexpr auto kIdleNetns = std::chrono::seconds(60);
-
-// The summary's maps are keyed by the causes' names, the JSON keys.
-void move_drops(std::map<std::string, uint64_t>& by_cause, Cause from, Cause to, uint64_t n) {
-  auto f = by_cause.find(std::string(name(from)));
-  if (n == 0 || f == by_cause.end()) return;
-  n = std::min(n, f->second);
-  f->second -= n;
-  by_cause[std::string(name(to))] += n;
-  if (f->second == 0) by_cause.erase(f);
-}
 
 // Table, chain and comment are whatever bytes the ruleset's author chose.
 RuleRecord record_of(const NftRule& r) {
@@ -303,10 +293,7 @@ void RuleAttribution::trace_flow(const DropRecord& r) {
 }
 
 void RuleAttribution::finish(DropRecord& r, const Emit& emit) {
-  if (r.rule && r.rule->ct_invalid) {
-    r.cause = Cause::conntrack;
-    if (hooks_.counted_per_peer(r)) ++conntrack_by_peer_[ipv4_string(r.tunnel->peer)];
-  }
+  r.cause = final_cause(r);
   emit(r);
 }
 
@@ -430,24 +417,7 @@ RuleTotals RuleAttribution::totals() {
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });
-  return {std::move(totals), conntrack_by_peer_, named_by_trace_, named_by_counters_, unnamed_};
-}
-
-void apply_rule_totals(Summary& s, RuleTotals totals) {
-  uint64_t conntrack = 0;
-  for (const auto& t : totals.rules)
-    if (t.rule.ct_invalid) conntrack += t.drops;
-  move_drops(s.drops_by_cause, Cause::netfilter, Cause::conntrack, conntrack);
-  for (auto& p : s.peers) {
-    auto n = totals.conntrack_by_peer.find(p.peer);
-    if (n == totals.conntrack_by_peer.end()) continue;
-    move_drops(p.by_cause, Cause::netfilter, Cause::conntrack, n->second);
-    set_ratios(p);
-  }
-  s.netfilter_rules = std::move(totals.rules);
-  s.netfilter_named_by_trace = totals.named_by_trace;
-  s.netfilter_named_by_counters = totals.named_by_counters;
-  s.netfilter_unnamed = totals.unnamed;
+  return {std::move(totals), named_by_trace_, named_by_counters_, unnamed_};
 }
 
 }  // namespace vxt::nf

@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "decode/drop_record.hpp"
-#include "decode/summary.hpp"
 #include "netfilter/nft_rule.hpp"
 #include "netfilter/rule_reading.hpp"
 #include "netfilter/rule_watch.hpp"
@@ -35,23 +34,13 @@ bool can_match(const NftRule& rule, const DropRecord& r);
 
 struct RuleTotals {
   std::vector<RuleTotal> rules;  // exact: the rules' own counters
-  // Per peer, netfilter drops named conntrack's by their rule. The kernel side counts them as
-  // netfilter; the events tell them apart, so this is exact unless events were lost.
-  std::map<std::string, uint64_t> conntrack_by_peer;
   uint64_t named_by_trace = 0, named_by_counters = 0, unnamed = 0;  // netfilter drop events
 };
-
-// Puts the rules in the summary, and moves conntrack's share of the netfilter drops (rules that
-// match ct state INVALID) from `netfilter` to `conntrack`, in total and per peer.
-void apply_rule_totals(Summary& s, RuleTotals totals);
 
 class RuleAttribution {
  public:
   using Emit = std::function<void(const DropRecord&)>;
-  // Whether the kernel side counted this drop against its tunnel's peer.
-  using PerPeer = std::function<bool(const DropRecord&)>;
   struct Hooks {
-    PerPeer counted_per_peer;
     // Drop events the kernel side lost or did not stream (ring full, rate limit), so far.
     std::function<uint64_t()> events_missed;
     int64_t monotonic_to_record_ns = 0;  // CLOCK_MONOTONIC + this = a record's ts_unix_ns
@@ -101,7 +90,6 @@ class RuleAttribution {
   std::map<RuleId, NftRule> details_;
   bool table_failed_ = false;
   std::deque<std::pair<int64_t, DropTrace>> traces_;  // unmatched, with when they were read
-  std::map<std::string, uint64_t> conntrack_by_peer_;
   uint64_t named_by_trace_ = 0, named_by_counters_ = 0, unnamed_ = 0;
 };
 

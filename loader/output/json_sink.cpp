@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <string_view>
 
 #include "decode/net_format.hpp"
@@ -60,9 +61,17 @@ class Writer {
   char* p_;
 };
 
-}  // namespace
-
 using json = nlohmann::ordered_json;
+
+// {"checksum": 37, ...}: the summary's per-cause counts and ratios under the causes' names.
+template <typename T>
+json by_cause_json(const std::map<Cause, T>& counts) {
+  json j = json::object();
+  for (const auto& [cause, n] : counts) j[std::string(name(cause))] = n;
+  return j;
+}
+
+}  // namespace
 
 json to_json(const StartInfo& info) {
   json attached = json::array();
@@ -140,19 +149,19 @@ json to_json(const Summary& s) {
   }
   json peers = json::array();
   for (const auto& p : s.peers) {
-    peers.push_back({{"peer", p.peer},
+    peers.push_back({{"peer", ipv4_string(p.peer)},
                      {"rx_packets", p.rx_packets},
                      {"rx_bytes", p.rx_bytes},
                      {"decapsulated", p.decapsulated},
                      {"drops", p.drops},
                      {"drop_ratio", p.drop_ratio},
-                     {"by_cause", p.by_cause},
-                     {"ratio_by_cause", p.ratio_by_cause}});
+                     {"by_cause", by_cause_json(p.by_cause)},
+                     {"ratio_by_cause", by_cause_json(p.ratio_by_cause)}});
   }
   json j = {{"type", "summary"},
             {"final", s.final},
             {"elapsed_s", s.elapsed_s},
-            {"drops", s.drops_by_cause},
+            {"drops", by_cause_json(s.drops_by_cause)},
             {"reasons", s.drops_by_reason},
             {"peers", peers}};
   for (const auto& k : kSelfCounters) j[std::string(k.json)] = s.*k.field;

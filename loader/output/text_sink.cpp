@@ -55,7 +55,7 @@ void TextSink::drop(const DropRecord& d) {
 void TextSink::summary(const Summary& s) {
   out_ << fmt::format("--- {} after {:.1f}s ---\n", s.final ? "summary" : "interval", s.elapsed_s);
   out_ << "drops by cause:";
-  for (const auto& [cause, n] : s.drops_by_cause) out_ << fmt::format(" {}={}", cause, n);
+  for (const auto& [cause, n] : s.drops_by_cause) out_ << fmt::format(" {}={}", name(cause), n);
   out_ << "\ndrops by reason:";
   for (const auto& [reason, n] : s.drops_by_reason) out_ << fmt::format(" {}={}", reason, n);
   out_ << '\n';
@@ -65,9 +65,9 @@ void TextSink::summary(const Summary& s) {
     for (const auto& p : s.peers) {
       std::string causes;
       for (const auto& [c, n] : p.by_cause)
-        causes += fmt::format("{}={} ({:.3f}%) ", c, n, 100.0 * p.ratio_by_cause.at(c));
-      out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>8.3f}%  {}\n", p.peer, p.rx_packets,
-                          p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
+        causes += fmt::format("{}={} ({:.3f}%) ", name(c), n, 100.0 * p.ratio_by_cause.at(c));
+      out_ << fmt::format("{:<16} {:>10} {:>10} {:>8} {:>8.3f}%  {}\n", ipv4_string(p.peer),
+                          p.rx_packets, p.decapsulated, p.drops, 100.0 * p.drop_ratio, causes);
     }
   }
   if (!s.netfilter_rules.empty()) {
@@ -83,6 +83,8 @@ void TextSink::summary(const Summary& s) {
   out_ << fmt::format("events: {} streamed, {} lost (ring buffer full), ", s.events, s.lost_events);
   if (s.events_rate_limited)
     out_ << fmt::format("{} over --bpf-event-rate, ", s.events_rate_limited);
+  if (s.events_filtered)
+    out_ << fmt::format("{} not of the --causes once their rule was named, ", s.events_filtered);
   out_ << fmt::format("{} joined to a tunnel\n", s.join_hits);
   if (s.peer_drops_elsewhere)
     out_ << fmt::format(

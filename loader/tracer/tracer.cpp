@@ -54,7 +54,7 @@ KernelBtf load_kernel_btf() {
 }  // namespace
 
 Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
-    : attach_mode_(c.attach_mode) {
+    : attach_mode_(c.attach_mode), selected_(c.stream_causes) {
   must(check_capabilities());  // first: without them, nothing else is worth saying
   must(ensure_file_descriptors());
   // Built while the rest starts (~50-100 ms of reading); the first decode waits if need be.
@@ -66,9 +66,10 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
   reasons_ = std::move(kernel.reasons);
   auto targets = devices == Devices::from_options ? resolve_targets(c) : std::vector<Target>{};
 
-  bpf_ = BpfProgram::load({c.vxlan_port, c.stream_causes, c.ringbuf_kib * 1024, kernel.kfree_skb,
-                           kernel.mib_rpfilter, c.join_slots, c.event_rate, c.capture, c.stack},
-                          reasons_);
+  bpf_ = BpfProgram::load(
+      {c.vxlan_port, bpf_stream_mask(c.stream_causes), c.ringbuf_kib * 1024, kernel.kfree_skb,
+       kernel.mib_rpfilter, c.join_slots, c.event_rate, c.capture, c.stack},
+      reasons_);
   // Where the kernel names no reason, the freeing function does: its address range comes
   // from the symbol table built meanwhile.
   auto sites = resolve_drop_sites(symbols_);
@@ -87,17 +88,14 @@ Tracer::Tracer(const TracerConfig& c, DropHandler on_drop, Devices devices)
   int64_t clock_offset = monotonic_to_unix_offset_ns();
   decoder_ = std::make_unique<EventDecoder>(reasons_, symbols_, clock_offset, c.vxlan_port);
   on_drop_ = std::move(on_drop);
+  hand_on_ = [this](const DropRecord& r) { hand_on(r); };
   nf::RuleAttribution::Hooks hooks{
-      [this](const DropRecord& r) {
-        return r.tunnel &&
-               (r.tunnel->source == TunnelSource::joined || bpf_->is_node_address(r.tunnel->local));
-      },
       [this] { return bpf_->events_missed() + (reader_ ? reader_->malformed() : 0); },
       clock_offset};
   rules_ = std::make_unique<nf::RuleAttribution>(std::move(hooks));
   reader_ = must(
       RingReader::open(bpf_->events_fd(), [this](const vxt_drop_event& e, const DropEvidence& ev) {
-        rules_->add(decoder_->decode(e, ev), on_drop_);
+        rules_->add(decoder_->decode(e, ev), hand_on_);
       }));
 }
 
@@ -109,7 +107,7 @@ int Tracer::poll(int timeout_ms) {
     timeout_ms = std::min<int>(timeout_ms, nf::RuleAttribution::kMinGap.count());
   int64_t before = nf::monotonic_ns();  // every drop before it is read by poll()
   int n = reader_->poll(timeout_ms);
-  rules_->flush(on_drop_, before);
+  rules_->flush(hand_on_, before);
   if (std::chrono::steady_clock::now() - addrs_read_ >= std::chrono::seconds(1))
     refresh_node_addresses();
   return n;
@@ -132,14 +130,35 @@ void Tracer::refresh_node_addresses() {
 void Tracer::drain() {
   while (reader_->poll(0) > 0) {
   }
-  rules_->flush(on_drop_, nf::monotonic_ns(), true);
+  rules_->flush(hand_on_, nf::monotonic_ns(), true);
+}
+
+// Every record leaves with its final cause: where the kernel counted it against its peer under
+// another, the summary moves that count; then --causes selects by it.
+void Tracer::hand_on(const DropRecord& r) {
+  if (Cause counted = kernel_cause(r); counted != r.cause && counted_per_peer(r))
+    ++events_.moved[{r.tunnel->peer, counted, r.cause}];
+  if (!wanted(r, selected_)) {
+    ++events_.filtered;
+    return;
+  }
+  on_drop_(r);
+}
+
+// As BPF decides it (addressed_here()): joined drops, and outer ones addressed to this node.
+bool Tracer::counted_per_peer(const DropRecord& r) const {
+  return r.tunnel &&
+         (r.tunnel->source == TunnelSource::joined || bpf_->is_node_address(r.tunnel->local));
+}
+
+EventTotals Tracer::event_totals() const {
+  EventTotals t = events_;
+  t.malformed_records = reader_->malformed();
+  return t;
 }
 
 Summary Tracer::summary() const {
-  auto s = summarize(raw_counters(), reasons_);
-  s.malformed_records = reader_->malformed();
-  nf::apply_rule_totals(s, rules_->totals());
-  return s;
+  return build_summary(raw_counters(), reasons_, rules_->totals(), event_totals());
 }
 
 RawCounters Tracer::raw_counters() const { return bpf_->read_counters(); }

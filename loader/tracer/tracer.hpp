@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "decode/cause_decision.hpp"
 #include "decode/drop_record.hpp"
 #include "decode/event_decoder.hpp"
 #include "decode/start_info.hpp"
@@ -20,6 +21,7 @@
 #include "kernel/tc_attach.hpp"
 #include "netfilter/rule_attribution.hpp"
 #include "sys/interfaces.hpp"
+#include "tracer/build_summary.hpp"
 #include "tracer/tracer_config.hpp"
 
 namespace vxt {
@@ -41,12 +43,14 @@ class Tracer {
   int poll(int timeout_ms);
   void drain();  // hand on what is already in the ring, and what waits for its rule
   void detach_tc() { attachments_.clear(); }
+  // build_summary() of everything so far: the poll() thread only.
   Summary summary() const;
   // The drop rules that dropped (reads nfnetlink): the poll() thread only.
   nf::RuleTotals netfilter_rules() const { return rules_->totals(); }
+  // What the events handed on so far added to the counters: the poll() thread only.
+  EventTotals event_totals() const;
   // Only the BPF maps: safe to call from another thread while poll() runs.
   RawCounters raw_counters() const;
-  uint64_t malformed_records() const { return reader_->malformed(); }
   const DropReasons& reasons() const { return reasons_; }
 
   // Run-time attachment of one device (a VXLAN device that appears after start).
@@ -63,12 +67,17 @@ class Tracer {
   std::unique_ptr<EventDecoder> decoder_;
   std::unique_ptr<RingReader> reader_;
   DropHandler on_drop_;
+  DropHandler hand_on_;                         // hand_on(), made once: every record passes it
+  CauseMask selected_;                          // --causes, by final cause
   std::unique_ptr<nf::RuleAttribution> rules_;  // names netfilter drops' rules; reads nfnetlink
+  EventTotals events_;
   StartInfo start_;
   std::chrono::steady_clock::time_point addrs_read_{};
   bool warned_addrs_ = false;
 
   void refresh_node_addresses();
+  void hand_on(const DropRecord& r);
+  bool counted_per_peer(const DropRecord& r) const;
 };
 
 }  // namespace vxt

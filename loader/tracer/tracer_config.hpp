@@ -16,7 +16,9 @@ struct TracerConfig {
   std::string vxlan_dev = "vxlan.calico";
   uint16_t vxlan_port = 4789;
   AttachMode attach_mode = AttachMode::automatic;
-  uint32_t stream_causes = 0;  // bit per cause: which drops become events
+  // --causes: which drops become events, a bit per final cause (decode/cause_decision.hpp). BPF
+  // streams bpf_stream_mask() of it, and the Tracer hands on the wanted() ones.
+  uint32_t stream_causes = 0;
   uint32_t ringbuf_kib = 1024;
   uint32_t join_slots = VXT_JOIN_SLOTS_DEFAULT;
   uint32_t event_rate = 0;  // events a second for the node; 0: no limit

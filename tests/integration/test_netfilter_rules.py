@@ -1,7 +1,8 @@
 """Netfilter drops named by their rule, on a Calico-style iptables-nft ruleset in the lab.
 
 Each test provokes drops by one rule (or two at once) and asserts the cause that follows the
-rule, the rule's fields on every event and the exact per-rule totals of the summary.
+rule, the rule's fields on every event and the exact per-rule totals of the summary; and that
+--causes selects by that cause.
 """
 from __future__ import annotations
 
@@ -271,6 +272,55 @@ class PlainRule(unittest.TestCase):
                              ("filter", "INPUT", "vxlab-plain"))
         self.assertEqual([(r["chain"], r["drops"]) for r in summary["netfilter_rules"]], [("INPUT", 20)])
         self.assertEqual(summary["drops"].get("netfilter"), 20)
+
+
+class ConntrackByRule(unittest.TestCase):
+    """A netfilter drop whose rule matches ct state INVALID is conntrack's everywhere: in what
+    --causes selects, in the events and in the sending peer's counts. 10 bare ACKs from pod a1 to
+    pod b1 (INVALID once conntrack may not pick up connections, dropped by `--ctstate INVALID -j
+    DROP`), beside 5 UDP drops by a plain rule."""
+
+    ACKS, PLAIN = 10, 5
+
+    def run_with(self, causes: str) -> tuple[list[dict], list[dict], dict]:
+        b = LAB.receiver
+        with Vxtrace(b.ns, "--iface", b.underlay_dev, "--causes", causes) as vx:
+            res = LAB.run_scenario("ct_invalid", count=self.ACKS, tcp_flags="A", tcp_loose=0)
+            self.assertTrue(res["ok"], res["checks"])
+            res = LAB.run_scenario("nf_drop", count=self.PLAIN)
+            self.assertTrue(res["ok"], res["checks"])
+            drops, summary = vx.stop()
+        pod_a = LAB.node("a").pod_ip
+        ours = [d for d in drops if d["flow"] and d["flow"]["src"] == pod_a]
+        acks = [d for d in ours if d["flow"]["proto"] == "tcp" and d["flow"]["dport"] == 8081]
+        plain = [d for d in ours if d["flow"]["proto"] == "udp" and d["flow"]["dport"] == 9999]
+        # The counts are the same whatever is streamed.
+        self.assertEqual(peer(summary, LAB.node("a").underlay_ip)["by_cause"],
+                         {"conntrack": self.ACKS, "netfilter": self.PLAIN})
+        self.assertEqual(summary["drops"].get("conntrack"), self.ACKS)
+        validator = jsonschema.Draft202012Validator(SCHEMA)
+        for line in drops + [summary]:
+            self.assertEqual(list(validator.iter_errors(line)), [], json.dumps(line))
+        return acks, plain, summary
+
+    def test_causes_conntrack_streams_the_drops_their_rule_made_conntracks(self):
+        acks, plain, summary = self.run_with("conntrack")
+        self.assertEqual(len(acks), self.ACKS)
+        for d in acks:
+            self.assertEqual((d["cause"], d["reason"], d["flow"]["tcp_flags"]), ("conntrack", "NETFILTER_DROP", "A"))
+            self.assertEqual((d["rule"]["chain"], d["rule"]["comment"]), ("FORWARD", "vxlab-ct-invalid"))
+            self.assertTrue(d["rule"]["conntrack_invalid"])
+        self.assertEqual(plain, [], "netfilter's own drops are not selected")
+        # Streamed from the kernel as netfilter, in case their rule was conntrack's: counted.
+        self.assertGreaterEqual(summary["events_filtered"], self.PLAIN)
+
+    def test_causes_netfilter_no_longer_streams_conntracks_drops(self):
+        acks, plain, summary = self.run_with("netfilter")
+        self.assertEqual(acks, [], "their rule made them conntrack's")
+        self.assertEqual(len(plain), self.PLAIN)
+        for d in plain:
+            self.assertEqual((d["cause"], d["rule"]["comment"]), ("netfilter", "vxlab-nf-drop"))
+        self.assertGreaterEqual(summary["events_filtered"], self.ACKS)
 
 
 if __name__ == "__main__":

@@ -184,26 +184,5 @@ TEST(CalicoNames, SaysWhatTheDropMeans) {
   EXPECT_EQ(show_rule_command(profile), "nft -a list chain ip filter cali-tw-cali1234abcd");
 }
 
-TEST(ApplyRuleTotals, ConntrackShareMovesInTotalAndPerPeer) {
-  Summary s;
-  s.drops_by_cause = {{"netfilter", 70}, {"checksum", 3}};
-  PeerSummary p;
-  p.peer = "192.0.2.1";
-  p.rx_packets = 100;
-  p.by_cause = {{"netfilter", 70}};
-  s.peers.push_back(p);
-  RuleTotals t;
-  t.rules.push_back({{"ip", "filter", "cali-tw-x", 3, std::nullopt, true}, 30});
-  t.rules.push_back({{"ip", "filter", "cali-tw-x", 9, std::nullopt, false}, 40});
-  t.conntrack_by_peer["192.0.2.1"] = 30;
-  apply_rule_totals(s, t);
-  EXPECT_EQ(s.drops_by_cause, (std::map<std::string, uint64_t>{
-                                  {"checksum", 3}, {"conntrack", 30}, {"netfilter", 40}}));
-  EXPECT_EQ(s.peers[0].by_cause,
-            (std::map<std::string, uint64_t>{{"conntrack", 30}, {"netfilter", 40}}));
-  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause.at("conntrack"), 0.3);
-  EXPECT_EQ(s.netfilter_rules.size(), 2u);
-}
-
 }  // namespace
 }  // namespace vxt::nf

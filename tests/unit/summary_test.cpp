@@ -26,21 +26,21 @@ TEST(Summary, PerPeerRatiosAndCauseTotalsFromRawCounters) {
   c.stats[VXT_STAT_PEER_DROPS_ELSEWHERE] = 5;
   auto s = summarize(c, DropReasons::from_entries({{11, "UDP_CSUM"}, {12, "NETFILTER_DROP"}}));
 
-  EXPECT_EQ(s.drops_by_cause["checksum"], 37u);
-  EXPECT_EQ(s.drops_by_cause["conntrack"], 4u);
-  EXPECT_EQ(s.drops_by_cause["netfilter"], 2u);
+  EXPECT_EQ(s.drops_by_cause[Cause::checksum], 37u);
+  EXPECT_EQ(s.drops_by_cause[Cause::conntrack], 4u);
+  EXPECT_EQ(s.drops_by_cause[Cause::netfilter], 2u);
   EXPECT_EQ(s.drops_by_reason["UDP_CSUM"], 37u);
   EXPECT_EQ(s.drops_by_reason["NETFILTER_DROP"], 6u);
   EXPECT_EQ(s.drops_by_reason["SUBSYSTEM"], 1u);
   ASSERT_EQ(s.peers.size(), 2u);
-  EXPECT_EQ(s.peers[0].peer, "192.0.2.1");  // the bad node first
+  EXPECT_EQ(s.peers[0].peer, ip("192.0.2.1"));  // the bad node first
   EXPECT_EQ(s.peers[0].drops, 50u);
   EXPECT_DOUBLE_EQ(s.peers[0].drop_ratio, 0.05);
-  EXPECT_EQ(s.peers[0].by_cause["checksum"], 37u);
+  EXPECT_EQ(s.peers[0].by_cause[Cause::checksum], 37u);
   // The ratio that names a bad NIC is the checksum one, not every drop's.
-  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause["checksum"], 0.037);
-  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause["other"], 0.013);
-  EXPECT_EQ(s.peers[1].peer, "192.0.2.3");
+  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause[Cause::checksum], 0.037);
+  EXPECT_DOUBLE_EQ(s.peers[0].ratio_by_cause[Cause::other], 0.013);
+  EXPECT_EQ(s.peers[1].peer, ip("192.0.2.3"));
   EXPECT_EQ(s.peers[1].drops, 0u);
   EXPECT_EQ(s.peers[1].drop_ratio, 0.0);
   EXPECT_EQ(s.lost_events, 5u);

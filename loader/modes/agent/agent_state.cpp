@@ -15,13 +15,13 @@ void AgentState::set_tracer(const Tracer* t) {
 }
 
 void AgentState::publish(const std::vector<DeviceState>& devices, const StreamCounters& stream,
-                         const std::optional<PcapCounters>& pcap, uint64_t malformed_records,
+                         const std::optional<PcapCounters>& pcap, const EventTotals& events,
                          uint64_t link_resyncs, std::vector<std::string> underlay_ips, bool ready) {
   std::lock_guard lock(mu_);
   base_.devices = devices;
   base_.stream = stream;
   base_.pcap = pcap;
-  malformed_records_ = malformed_records;
+  events_ = events;
   base_.link_resyncs = link_resyncs;
   base_.underlay_ips = std::move(underlay_ips);
   base_.ready = ready && tracer_;
@@ -39,9 +39,7 @@ HttpResponse AgentState::metrics() const {
   MetricsInput in = base_;
   auto raw = tracer_->raw_counters();
   in.drops = drops_by_cause_reason(raw, tracer_->reasons());
-  in.summary = summarize(raw, tracer_->reasons());
-  in.summary.malformed_records = malformed_records_;  // the loop's count, as in its summary lines
-  nf::apply_rule_totals(in.summary, rule_totals_);
+  in.summary = build_summary(raw, tracer_->reasons(), rule_totals_, events_);
   in.netfilter_rules = in.summary.netfilter_rules;
   in.process = read_process_stats();
   return {200, render_metrics(in), "text/plain; version=0.0.4; charset=utf-8"};

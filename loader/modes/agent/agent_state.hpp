@@ -1,6 +1,7 @@
 // What the HTTP threads read while the agent's loop runs: the loop publishes its state
 // under a mutex; /metrics reads the exact BPF counters itself, at scrape time, through the
-// Tracer (map reads only), and gets a 503 once the Tracer is going away.
+// Tracer (map reads only), and gets a 503 once the Tracer is going away. Its summary is built
+// as the trace's is (build_summary()), from what the loop published of the events and rules.
 #pragma once
 
 #include <atomic>
@@ -18,9 +19,10 @@ class AgentState {
   explicit AgentState(MetricsInput base) : base_(std::move(base)) {}
 
   void set_tracer(const Tracer* t);
-  // The loop's view: devices, stream counters, readiness. Also its heartbeat.
+  // The loop's view: devices, stream counters, what the events added, readiness. Also its
+  // heartbeat.
   void publish(const std::vector<DeviceState>& devices, const StreamCounters& stream,
-               const std::optional<PcapCounters>& pcap, uint64_t malformed_records,
+               const std::optional<PcapCounters>& pcap, const EventTotals& events,
                uint64_t link_resyncs, std::vector<std::string> underlay_ips, bool ready);
 
   // The drop rules' totals: a netlink read of the rulesets, so the loop does it every few seconds.
@@ -34,8 +36,8 @@ class AgentState {
   mutable std::mutex mu_;
   const Tracer* tracer_ = nullptr;
   MetricsInput base_;
-  uint64_t malformed_records_ = 0;  // the ring reader's, which only the loop may read
-  nf::RuleTotals rule_totals_;      // read by the loop every few seconds
+  EventTotals events_;          // the Tracer's, which only the loop may read
+  nf::RuleTotals rule_totals_;  // read by the loop every few seconds
   std::chrono::steady_clock::time_point heartbeat_ = std::chrono::steady_clock::now();
 };
 

@@ -90,20 +90,24 @@ void write_peers(Exposition& e, const MetricsInput& in) {
   e.sample({{"state", "exported"}}, peers.size());
   e.family("vxtrace_peer_rx_packets_total", "counter",
            "VXLAN packets received from the peer at underlay tc ingress.");
-  for (const auto* p : peers) e.sample({{"peer", p->peer}}, p->rx_packets);
+  std::vector<std::string> names;
+  names.reserve(peers.size());
+  for (const auto* p : peers) names.push_back(ipv4_string(p->peer));
+  for (size_t i = 0; i < peers.size(); ++i) e.sample({{"peer", names[i]}}, peers[i]->rx_packets);
   e.family("vxtrace_peer_rx_bytes_total", "counter", "Bytes of those packets.");
-  for (const auto* p : peers) e.sample({{"peer", p->peer}}, p->rx_bytes);
+  for (size_t i = 0; i < peers.size(); ++i) e.sample({{"peer", names[i]}}, peers[i]->rx_bytes);
   e.family("vxtrace_peer_decapsulated_packets_total", "counter",
            "Of those, packets that reached the VXLAN device.");
-  for (const auto* p : peers) e.sample({{"peer", p->peer}}, p->decapsulated);
+  for (size_t i = 0; i < peers.size(); ++i) e.sample({{"peer", names[i]}}, peers[i]->decapsulated);
   e.family("vxtrace_peer_drops_total", "counter",
            "Drops of packets that came from the peer (outer or joined), by cause.");
-  for (const auto* p : peers) {
-    for (auto cause : all_cause_names()) {
-      if (cause == name(Cause::background)) continue;  // never attributed to a peer
-      auto it = p->by_cause.find(std::string(cause));
-      e.sample({{"peer", p->peer}, {"cause", std::string(cause)}},
-               it == p->by_cause.end() ? 0 : it->second);
+  for (size_t i = 0; i < peers.size(); ++i) {
+    for (uint8_t c = 0; c < VXT_CAUSE_COUNT; ++c) {
+      auto cause = static_cast<Cause>(c);
+      if (cause == Cause::background) continue;  // never attributed to a peer
+      auto it = peers[i]->by_cause.find(cause);
+      e.sample({{"peer", names[i]}, {"cause", std::string(name(cause))}},
+               it == peers[i]->by_cause.end() ? 0 : it->second);
     }
   }
 }

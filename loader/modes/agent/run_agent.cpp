@@ -229,7 +229,7 @@ void Agent::summary_line(bool final) {
 
 void Agent::publish() {
   const auto& devices = follower_.devices();
-  state_.publish(devices, stream_counters(), pcap_counters(), tracer_->malformed_records(),
+  state_.publish(devices, stream_counters(), pcap_counters(), tracer_->event_totals(),
                  watch_.resyncs(), ipv4_addresses(underlay_names(specs_)),
                  underlays_attached(devices));
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "decode/net_format.hpp"
 #include "decode/record_names.hpp"
 #include "modes/doctor/findings.hpp"
 #include "modes/doctor/kernel_version.hpp"
@@ -10,13 +11,12 @@ namespace vxt::doctor {
 namespace {
 
 uint64_t checksum_drops(const PeerSummary& p) {
-  auto it = p.by_cause.find(std::string(name(Cause::checksum)));
+  auto it = p.by_cause.find(Cause::checksum);
   return it == p.by_cause.end() ? 0 : it->second;
 }
 
 // The exact per-peer total, split between outer and inner by what the events showed.
-std::pair<uint64_t, uint64_t> split(uint64_t total, const LiveEvidence& live,
-                                    const std::string& peer) {
+std::pair<uint64_t, uint64_t> split(uint64_t total, const LiveEvidence& live, uint32_t peer) {
   auto it = live.checksum_by_peer.find(peer);
   if (it == live.checksum_by_peer.end() || it->second.outer + it->second.inner == 0)
     return {total, 0};  // no events: the outer checksum is the one checked on this node
@@ -31,14 +31,15 @@ Finding peer_finding(std::string id, const std::string& bad, const PeerSummary& 
                      const LiveEvidence& live) {
   auto f = Finding::make(std::move(id), Severity::critical, Evidence::live_drops, drops);
   double ratio = p.rx_packets ? static_cast<double>(drops) / static_cast<double>(p.rx_packets) : 0;
-  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad {} checksums", p.peer,
+  std::string peer = ipv4_string(p.peer);
+  f.title = fmt::format("node {} sends {} of its VXLAN packets with bad {} checksums", peer,
                         percent(ratio), bad);
   json reasons = json::object();
   if (auto it = live.checksum_by_peer.find(p.peer); it != live.checksum_by_peer.end())
     reasons = it->second.reasons;
-  f.evidence = {{"peer", p.peer},      {"rx_packets", p.rx_packets}, {"checksum_drops", drops},
+  f.evidence = {{"peer", peer},        {"rx_packets", p.rx_packets}, {"checksum_drops", drops},
                 {"drop_ratio", ratio}, {"reasons", reasons},         {"window_s", live.seconds}};
-  f.run_on = "node " + p.peer;
+  f.run_on = "node " + peer;
   return f;
 }
 
@@ -57,13 +58,14 @@ std::string systemd_unit(const std::string& dev, const std::string& features) {
 Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& live,
                    const DeviceNames& n) {
   auto f = peer_finding("outer_checksum_peer", "outer UDP", p, drops, live);
+  std::string peer = ipv4_string(p.peer);
   f.evidence["kernel_Udp_InCsumErrors"] = live.counter(kUdpCsumErrors);
   f.evidence["underlay_name_assumed"] = n.underlay;
   f.root_cause = fmt::format(
       "The NIC of node {} computes the outer UDP checksum of VXLAN packets wrong (tunnel "
       "checksum offload tx-udp_tnl-csum-segmentation with a buggy driver/firmware, e.g. i40e on "
       "X710), and this node's UDP stack drops them.",
-      p.peer);
+      peer);
   const std::string off = "tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off";
   f.fix_now = {fmt::format("ethtool -K {} {}", n.underlay, off)};
   // The captured packets tell an offload that never ran from bytes changed on the way.
@@ -80,29 +82,29 @@ Finding outer_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
           "Node {}'s NIC never completes the outer UDP checksum: {} of {} captured packets carry "
           "only the pseudo-header sum that CHECKSUM_PARTIAL leaves for the NIC to finish, so its "
           "tunnel checksum offload does not work for these packets.",
-          p.peer, unfinished, seen);
+          peer, unfinished, seen);
     } else if (changed * 2 > seen) {
       // Not an unfinished offload: turning the offload off may not help; find what corrupts.
       f.root_cause = fmt::format(
           "Packets from node {} are corrupted after their outer UDP checksum was computed: {} of "
           "{} captured packets have a checksum that is neither unfinished nor zero but does not "
           "match their bytes (the sender's NIC or firmware, or a device on the path).",
-          p.peer, changed, seen);
+          peer, changed, seen);
       f.fix_now.insert(f.fix_now.begin(),
                        fmt::format("ethtool -S {} | grep -iE 'err|crc'  # on node {}, then the "
                                    "switch ports between the nodes",
-                                   n.underlay, p.peer));
+                                   n.underlay, peer));
     }
   }
   f.persistent = {fmt::format("update the NIC firmware/driver of {} (`ethtool -i {}` there shows "
                               "driver, version and firmware)",
-                              p.peer, n.underlay),
+                              peer, n.underlay),
                   systemd_unit(n.underlay, off)};
   return f;
 }
 
 // "TCP", "UDP" or "TCP/UDP": which inner protocol the events showed failing.
-std::string inner_protocols(const LiveEvidence& live, const std::string& peer) {
+std::string inner_protocols(const LiveEvidence& live, uint32_t peer) {
   auto it = live.checksum_by_peer.find(peer);
   // The flows' protocol, which kernels without drop reasons (< 5.17) also give.
   bool tcp = it != live.checksum_by_peer.end() && it->second.protos.contains("tcp");
@@ -114,13 +116,14 @@ Finding inner_peer(const PeerSummary& p, uint64_t drops, const LiveEvidence& liv
                    const DeviceNames& n) {
   auto f =
       peer_finding("inner_checksum_peer", "inner " + inner_protocols(live, p.peer), p, drops, live);
+  std::string peer = ipv4_string(p.peer);
   f.root_cause = fmt::format(
       "Node {} leaves the inner checksum to tx-checksum-ip-generic on {} and gets it wrong "
       "(the MASQUERADE bug fixed in Linux {}), so the receiving pod's stack drops the packets.",
-      p.peer, n.vxlan_dev, inner_csum_fix_versions());
+      peer, n.vxlan_dev, inner_csum_fix_versions());
   f.fix_now = {fmt::format("ethtool -K {} tx-checksum-ip-generic off", n.vxlan_dev)};
   f.persistent = {
-      fmt::format("upgrade the kernel of {} to {} or later", p.peer, inner_csum_fix_versions()),
+      fmt::format("upgrade the kernel of {} to {} or later", peer, inner_csum_fix_versions()),
       std::string(kChecksumOffloadBroken) +
           " (Calico >= 3.20 then keeps the offload off on every node)"};
   return f;

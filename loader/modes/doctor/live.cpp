@@ -26,7 +26,7 @@ void LiveCollector::add(const DropRecord& d) {
   }
   ++ev_.events_used;
   if (d.cause == Cause::checksum && tunnel) {
-    auto& p = ev_.checksum_by_peer[ipv4_string(d.tunnel->peer)];
+    auto& p = ev_.checksum_by_peer[d.tunnel->peer];
     (d.tunnel->source == TunnelSource::outer ? p.outer : p.inner) += 1;
     p.reasons[d.reason] += 1;
     if (d.flow) p.protos[std::string(proto_name(d.flow->proto))] += 1;

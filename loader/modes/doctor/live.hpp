@@ -29,7 +29,7 @@ struct LiveEvidence {
   Summary summary;
   std::map<std::string, uint64_t> rp_filter_by_dev;                // drops in this netns, by ifname
   std::map<std::string, std::set<std::string>> rp_filter_sources;  // sample inner sources
-  std::map<std::string, PeerChecksum> checksum_by_peer;            // from events
+  std::map<uint32_t, PeerChecksum> checksum_by_peer;  // from events, by peer (network order)
   uint64_t conntrack_drops = 0;  // NETFILTER_DROP by a rule matching INVALID (events)
   // Per rule ("family/table/chain/handle"), the dropped flows as "UDP 7777" (events).
   std::map<std::string, std::map<std::string, uint64_t>> flows_by_rule;

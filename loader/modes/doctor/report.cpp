@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "decode/net_format.hpp"
+#include "decode/record_names.hpp"
+
 namespace vxt::doctor {
 namespace {
 
@@ -23,12 +26,15 @@ json live_json(const ReportContext& ctx) {
   if (!ctx.live || !ctx.live->observed) return nullptr;
   const auto& l = *ctx.live;
   json peers = json::array();
-  for (const auto& p : l.summary.peers)
-    peers.push_back({{"peer", p.peer},
+  for (const auto& p : l.summary.peers) {
+    json by_cause = json::object();
+    for (const auto& [cause, n] : p.by_cause) by_cause[std::string(name(cause))] = n;
+    peers.push_back({{"peer", ipv4_string(p.peer)},
                      {"rx_packets", p.rx_packets},
                      {"drops", p.drops},
                      {"drop_ratio", p.drop_ratio},
-                     {"by_cause", p.by_cause}});
+                     {"by_cause", by_cause}});
+  }
   return {{"window_s", l.seconds},
           {"peers", peers},
           {"rp_filter_by_dev", l.rp_filter_by_dev},

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "decode/net_format.hpp"
 #include "decode/record_names.hpp"
 
 namespace vxt::doctor {
@@ -159,18 +160,19 @@ std::vector<Finding> senders_without_fdb(const Topology& t, const Link& vx,
     if (e.ifindex == vx.ifindex && !e.dst.empty()) vteps.insert(e.dst);
   std::vector<Finding> out;
   for (const auto& p : live.summary.peers) {
-    if (p.rx_packets == 0 || vteps.contains(p.peer)) continue;
+    std::string peer = ipv4_string(p.peer);
+    if (p.rx_packets == 0 || vteps.contains(peer)) continue;
     auto f = Finding::make("peer_not_encapsulated", Severity::critical, Evidence::live_drops,
                            p.rx_packets);
-    f.title = fmt::format("node {} sends VXLAN here, but {} has no FDB entry back to it", p.peer,
+    f.title = fmt::format("node {} sends VXLAN here, but {} has no FDB entry back to it", peer,
                           n.vxlan_dev);
-    f.evidence = {{"peer", p.peer}, {"rx_packets", p.rx_packets}, {"fdb_vteps", vteps}};
+    f.evidence = {{"peer", peer}, {"rx_packets", p.rx_packets}, {"fdb_vteps", vteps}};
     f.root_cause =
         "Calico programmed the tunnel on the sending node only, so this node's "
         "replies to that node's pods cannot be encapsulated.";
     f.run_on = "this node";
     f.fix_now = {fmt::format("bridge fdb append <VTEP MAC of {}> dev {} dst {} self permanent",
-                             p.peer, n.vxlan_dev, p.peer),
+                             peer, n.vxlan_dev, peer),
                  kRestartCalico};
     f.persistent = {
         "make sure calico-node runs on both nodes and both are in a vxlanMode: "
@@ -181,7 +183,7 @@ std::vector<Finding> senders_without_fdb(const Topology& t, const Link& vx,
 }
 
 uint64_t vxlan_drops(const PeerSummary& p) {
-  auto it = p.by_cause.find(std::string(name(Cause::vxlan)));
+  auto it = p.by_cause.find(Cause::vxlan);
   return it == p.by_cause.end() ? 0 : it->second;
 }
 
@@ -193,8 +195,8 @@ Finding vni_mismatch(const PeerSummary& p, uint64_t drops, const Link& vx, const
   f.title = fmt::format(
       "node {} sends VXLAN with a VNI this node does not own ({} dropped, "
       "{} expects VNI {})",
-      p.peer, drops, n.vxlan_dev, vx.vxlan->vni);
-  f.evidence = {{"peer", p.peer},
+      ipv4_string(p.peer), drops, n.vxlan_dev, vx.vxlan->vni);
+  f.evidence = {{"peer", ipv4_string(p.peer)},
                 {"drops", drops},
                 {"rx_packets", p.rx_packets},
                 {"local_vni", vx.vxlan->vni},
@@ -202,7 +204,7 @@ Finding vni_mismatch(const PeerSummary& p, uint64_t drops, const Link& vx, const
   f.root_cause =
       "The sending node's VXLAN device uses another VNI (or another overlay shares "
       "the UDP port), so this node finds no device for the packets and drops them.";
-  f.run_on = "node " + p.peer;
+  f.run_on = "node " + ipv4_string(p.peer);
   f.fix_now = {
       fmt::format("ip -d link show {}  # compare the VNI with {} here", n.vxlan_dev, vx.vxlan->vni),
       fmt::format("kubectl patch felixconfiguration default --type merge -p "

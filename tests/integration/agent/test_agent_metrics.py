@@ -85,6 +85,25 @@ class Metrics(unittest.TestCase):
         self.assertEqual(value, 50)
         self.assertTrue(set(labels.items()) <= set(key[1]), key)
 
+    def test_conntrack_by_rule_counts_for_its_peer(self):
+        """Bare ACKs a `--ctstate INVALID -j DROP` rule dropped are conntrack's for their sending
+        peer in /metrics, as in the agent's own summary line (the kernel counts them netfilter)."""
+        a = self.a.underlay_ip
+        with Agent(self.b.ns, "-i", "eth0") as ag:
+            res = LAB.run_scenario("ct_invalid", count=10, tcp_flags="A", tcp_loose=0)
+            self.assertTrue(res["ok"], res["checks"])
+            final = ag.wait_for(lambda: (m := ag.metrics()) and
+                                metric(m, "vxtrace_peer_drops_total", peer=a, cause="conntrack") == 10 and m, 5)
+            last = final or ag.metrics()
+            code, _ = ag.stop()
+        self.assertEqual(code, 0, ag.stderr)
+        self.assertTrue(final, {k: v for k, v in last.items() if k[0] == "vxtrace_peer_drops_total"})
+        self.assertEqual(metric(final, "vxtrace_peer_drops_total", peer=a, cause="netfilter"), 0)
+        self.assertEqual(metric(final, "vxtrace_events_filtered_total"), 0, "the default selects both")
+        summary = ag.of_type("summary")[-1]
+        by_cause = [p for p in summary["peers"] if p["peer"] == a][0]["by_cause"]
+        self.assertEqual(by_cause, {"conntrack": 10}, "the JSON summary agrees")
+
     def test_exposition_passes_promtool_lint(self):
         with Agent(self.b.ns, "-i", "eth0") as ag:
             LAB.inject("a", "b", count=10, dport=7)

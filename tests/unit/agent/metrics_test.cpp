@@ -6,19 +6,20 @@
 #include <string_view>
 
 #include "decode/self_counters.hpp"
+#include "ipv4.hpp"
 #include "output/json_sink.hpp"
 
 namespace vxt::agent {
 namespace {
 
-PeerSummary peer(const std::string& ip, uint64_t rx, uint64_t checksum) {
+PeerSummary peer(const char* ip, uint64_t rx, uint64_t checksum) {
   PeerSummary p;
-  p.peer = ip;
+  p.peer = test::ip(ip);
   p.rx_packets = rx;
   p.rx_bytes = rx * 100;
   p.decapsulated = rx - checksum;
   p.drops = checksum;
-  if (checksum) p.by_cause["checksum"] = checksum;
+  if (checksum) p.by_cause[Cause::checksum] = checksum;
   return p;
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
 #include "modes/doctor/findings.hpp"
 
 namespace vxt::doctor {
@@ -12,9 +13,10 @@ LiveEvidence outer_csum_window() {
   LiveEvidence live;
   live.observed = true;
   live.seconds = 2;
-  live.summary.peers = {{"192.0.2.1", 1000, 512000, 963, 37, 0.037, {{"checksum", 37}}},
-                        {"192.0.2.3", 1000, 512000, 1000, 0, 0, {}}};
-  live.checksum_by_peer["192.0.2.1"] = {37, 0, {{"UDP_CSUM", 37}}};
+  live.summary.peers = {
+      {test::ip("192.0.2.1"), 1000, 512000, 963, 37, 0.037, {{Cause::checksum, 37}}},
+      {test::ip("192.0.2.3"), 1000, 512000, 1000, 0, 0, {}}};
+  live.checksum_by_peer[test::ip("192.0.2.1")] = {37, 0, {{"UDP_CSUM", 37}}};
   live.counters_after[kUdpCsumErrors] = 37;
   return live;
 }
@@ -33,8 +35,8 @@ TEST(ChecksumFindings, PeerWithBadOuterChecksumsGetsTheSentenceAndItsOwnFix) {
 
 TEST(ChecksumFindings, CapturedPatternsTellAnUnfinishedOffloadFromCorruption) {
   auto unfinished = outer_csum_window();
-  unfinished.checksum_by_peer["192.0.2.1"].outer_patterns = {{"pseudo_header_only", 30},
-                                                             {"mismatch", 7}};
+  unfinished.checksum_by_peer[test::ip("192.0.2.1")].outer_patterns = {{"pseudo_header_only", 30},
+                                                                       {"mismatch", 7}};
   auto f = checksum_findings(unfinished, {}, "6.18.0", kNames);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_NE(f[0].root_cause.find("never completes the outer UDP checksum: 30 of 37"),
@@ -43,7 +45,7 @@ TEST(ChecksumFindings, CapturedPatternsTellAnUnfinishedOffloadFromCorruption) {
   EXPECT_EQ(f[0].fix_now[0],
             "ethtool -K eth0 tx-udp_tnl-csum-segmentation off tx-udp_tnl-segmentation off");
   auto corrupted = outer_csum_window();
-  corrupted.checksum_by_peer["192.0.2.1"].outer_patterns = {{"mismatch", 37}};
+  corrupted.checksum_by_peer[test::ip("192.0.2.1")].outer_patterns = {{"mismatch", 37}};
   auto g = checksum_findings(corrupted, {}, "6.18.0", kNames);
   EXPECT_NE(g[0].root_cause.find("corrupted after"), std::string::npos);
   EXPECT_EQ(g[0].fix_now[0].rfind("ethtool -S eth0", 0), 0u);
@@ -53,9 +55,9 @@ TEST(ChecksumFindings, CapturedPatternsTellAnUnfinishedOffloadFromCorruption) {
 TEST(ChecksumFindings, InnerChecksumDropsPointAtTheSendersVxlanOffload) {
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.1", 50, 0, 50, 50, 1.0, {{"checksum", 50}}}};
+  live.summary.peers = {{test::ip("192.0.2.1"), 50, 0, 50, 50, 1.0, {{Cause::checksum, 50}}}};
   // Named from the flows, which kernels without drop reasons give too.
-  live.checksum_by_peer["192.0.2.1"] = {0, 50, {{"NOT_SPECIFIED", 50}}, {{"tcp", 50}}};
+  live.checksum_by_peer[test::ip("192.0.2.1")] = {0, 50, {{"NOT_SPECIFIED", 50}}, {{"tcp", 50}}};
   auto f = checksum_findings(live, {}, "6.18.0", kNames);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].id, "inner_checksum_peer");
@@ -67,8 +69,8 @@ TEST(ChecksumFindings, InnerChecksumDropsPointAtTheSendersVxlanOffload) {
 TEST(ChecksumFindings, MixedEventsSplitTheExactTotal) {
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.1", 100, 0, 0, 10, 0.1, {{"checksum", 10}}}};
-  live.checksum_by_peer["192.0.2.1"] = {3, 3, {}};  // events lost: shares still hold
+  live.summary.peers = {{test::ip("192.0.2.1"), 100, 0, 0, 10, 0.1, {{Cause::checksum, 10}}}};
+  live.checksum_by_peer[test::ip("192.0.2.1")] = {3, 3, {}};  // events lost: shares still hold
   auto f = checksum_findings(live, {}, "6.18.0", kNames);
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(f[0].evidence["checksum_drops"], 5);

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "ipv4.hpp"
 #include "modes/doctor/report.hpp"
 
 namespace vxt::doctor {
@@ -38,7 +39,7 @@ TEST(Diagnosis, LiveEvidenceRanksAboveConfigurationAndMarksItsCheck) {
   c.firewall_managers = {"ufw", "firewalld"};
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.1", 1000, 0, 963, 37, 0.037, {{"checksum", 37}}}};
+  live.summary.peers = {{test::ip("192.0.2.1"), 1000, 0, 963, 37, 0.037, {{Cause::checksum, 37}}}};
   auto d = diagnose(c, live);
   ASSERT_EQ(d.findings.size(), 3u);
   EXPECT_EQ(d.findings[0].id, "outer_checksum_peer");
@@ -53,7 +54,7 @@ TEST(Report, JsonFollowsTheSchemaAndTextCarriesTheFix) {
   LiveEvidence live;
   live.observed = true;
   live.seconds = 2;
-  live.summary.peers = {{"192.0.2.1", 1000, 0, 963, 37, 0.037, {{"checksum", 37}}}};
+  live.summary.peers = {{test::ip("192.0.2.1"), 1000, 0, 963, 37, 0.037, {{Cause::checksum, 37}}}};
   auto d = diagnose(healthy_node(), live);
   ReportContext ctx{"b", "6.18.44", "0.1.0", 2, &live};
   auto j = report_json(d, ctx);

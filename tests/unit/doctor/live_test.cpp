@@ -32,8 +32,8 @@ TEST(LiveCollector, KeepsOwnNamespaceAndTunnelJoinedDropsOnly) {
   const auto& ev = c.evidence();
   EXPECT_EQ(ev.rp_filter_by_dev.at("vxlan.calico"), 1u);
   EXPECT_EQ(ev.rp_filter_by_dev.count("eth0"), 0u);
-  EXPECT_EQ(ev.checksum_by_peer.at("192.0.2.1").inner, 1u);
-  EXPECT_EQ(ev.checksum_by_peer.at("192.0.2.1").outer, 1u);
+  EXPECT_EQ(ev.checksum_by_peer.at(test::ip("192.0.2.1")).inner, 1u);
+  EXPECT_EQ(ev.checksum_by_peer.at(test::ip("192.0.2.1")).outer, 1u);
   EXPECT_EQ(ev.conntrack_drops, 1u);
   EXPECT_EQ(ev.events_elsewhere, 1u);
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ipv4.hpp"
+
 namespace vxt::doctor {
 namespace {
 
@@ -97,7 +99,7 @@ TEST(VxlanDevice, PodRouteViaUnderlayAndOversizedMtu) {
 TEST(VxlanDevice, LiveVniNotFoundFromAPeerIsAVniMismatch) {
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.1", 50, 0, 0, 50, 1.0, {{"vxlan", 50}}}};
+  live.summary.peers = {{test::ip("192.0.2.1"), 50, 0, 0, 50, 1.0, {{Cause::vxlan, 50}}}};
   live.vxlan_by_reason["VXLAN_VNI_NOT_FOUND"] = 50;
   auto f = vxlan_findings(lab_node_b(), kNames, live);
   ASSERT_EQ(f.size(), 1u);
@@ -110,7 +112,7 @@ TEST(VxlanDevice, LiveVniNotFoundFromAPeerIsAVniMismatch) {
 TEST(VxlanDevice, ForeignVniInDroppedPacketsIsAVniMismatchWithoutAReason) {
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.1", 50, 0, 0, 50, 1.0, {{"vxlan", 50}}}};
+  live.summary.peers = {{test::ip("192.0.2.1"), 50, 0, 0, 50, 1.0, {{Cause::vxlan, 50}}}};
   live.vxlan_by_reason["NOT_SPECIFIED"] = 50;
   live.vxlan_dropped_vnis = {999};
   auto f = vxlan_findings(lab_node_b(), kNames, live);
@@ -123,7 +125,7 @@ TEST(VxlanDevice, ForeignVniInDroppedPacketsIsAVniMismatchWithoutAReason) {
 TEST(VxlanDevice, LiveSenderWithoutFdbBackIsNamed) {
   LiveEvidence live;
   live.observed = true;
-  live.summary.peers = {{"192.0.2.9", 10, 0, 10, 0, 0, {}}};
+  live.summary.peers = {{test::ip("192.0.2.9"), 10, 0, 10, 0, 0, {}}};
   auto f = vxlan_findings(lab_node_b(), kNames, live);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].evidence["peer"], "192.0.2.9");
