@@ -16,14 +16,26 @@
 
 namespace vxt::nf {
 
+// The nftables rules created and deleted since the previous reading, as nf_tables announced
+// them (vxtrace's own namespace): a ruleset that changed between two readings still has exact
+// counter rises when every change is known.
+struct RuleChanges {
+  bool known = false;   // every change was announced and read (none lost)
+  bool others = false;  // chains changed too (a policy, a chain's counter): not exact
+  std::map<RuleKey, uint64_t> created;  // with its counter when created
+  std::map<RuleKey, uint64_t> deleted;  // with its counter's final value
+};
+
 struct CounterReading {
   int64_t start_ns = 0, end_ns = 0;  // in the drop records' clock
   // Counters of the rules that count only their drops; and whether the reading saw every
   // rule of the namespace (a dump that failed leaves it false).
   std::map<RuleKey, uint64_t> counters;
   bool complete = false;
-  uint64_t ruleset_version = 0;  // nf_tables' generation and the legacy rules' shape
-  uint64_t events_missed = 0;    // events the kernel side lost or rate-limited, so far
+  uint32_t nft_generation = 0;  // less vxtrace's own commits
+  uint64_t legacy_shape = 0;    // x_tables has no generation
+  uint64_t events_missed = 0;   // events the kernel side lost or rate-limited, so far
+  RuleChanges changes;          // since the previous reading
 };
 
 // The window's drop events: each a traced rule, or nullopt when untraced.

@@ -94,6 +94,7 @@ struct RuleAttribution::Netns {
   std::map<RuleKey, Tally> tallies;  // by total_key()
   bool baseline_taken = false;
   bool watched = false;  // deletions arrive from RuleWatch
+  RuleChanges changes;   // announced since the last reading (own namespace)
 
   void observe(const RuleReading& rd) {
     for (const auto& [key, n] : rd.counters.counters) {
@@ -181,11 +182,18 @@ void RuleAttribution::apply_changes() {
   bool lost = false;
   auto& own = *netns_.at(own_netns_);
   for (auto& c : watch_->changes(lost)) {
-    RuleId id{c.rule.key.family, c.rule.key.table, c.rule.key.handle};
-    if (c.deleted) {
+    const RuleKey& k = c.rule.key;
+    if (k.table.starts_with("vxtrace_")) continue;  // trace tables (ours, or another vxtrace's)
+    bool counts = c.rule.drops && c.rule.counts_drops_only && c.rule.packets;
+    RuleId id{k.family, k.table, k.handle};
+    if (c.kind == RuleWatch::Change::chain) {
+      own.changes.others = true;
+    } else if (c.kind == RuleWatch::Change::deleted) {
       own.retire(c.rule);
+      if (counts) own.changes.deleted[k] = *c.rule.packets;
       details_.erase(id);
     } else {
+      if (counts) own.changes.created[k] = *c.rule.packets;
       details_[id] = std::move(c.rule);
     }
   }
@@ -221,7 +229,11 @@ void RuleAttribution::take_reading(Netns& ns) {
     ns.next->counters.start_ns = ns.next->counters.end_ns = monotonic_ns();
   } else {
     rd->counters.events_missed = hooks_.events_missed ? hooks_.events_missed() : 0;
-    if (ns.own && table_) rd->counters.ruleset_version -= table_->commits();
+    if (ns.own && table_) rd->counters.nft_generation -= table_->commits();
+    if (ns.own) {  // what changed since the previous reading
+      rd->counters.changes = std::exchange(ns.changes, RuleChanges{});
+      rd->counters.changes.known = watch_ != nullptr;
+    }
     ns.observe(*rd);
     if (ns.own) remember(*rd);
     ns.next = std::move(*rd);

@@ -26,7 +26,8 @@ Result<RuleReading> read_here() {
   // shows as a counter going down).
   uint64_t legacy_shape = 0;
   for (const auto& r : *legacy) legacy_shape = legacy_shape * 1'000'003 ^ legacy_identity(r);
-  out.counters.ruleset_version = ruleset->generation ^ (legacy_shape << 32 | legacy_shape >> 32);
+  out.counters.nft_generation = ruleset->generation;
+  out.counters.legacy_shape = legacy_shape;
   for (auto* rules : {&ruleset->rules, &*legacy})
     for (auto& r : *rules) {
       if (r.drops && r.counts_drops_only && r.packets) out.counters.counters[r.key] = *r.packets;

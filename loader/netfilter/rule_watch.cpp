@@ -13,11 +13,20 @@ namespace {
 constexpr int kReceiveBuffer = 4 << 20;  // a whole ruleset flushed at once fits
 
 int on_message(const nlmsghdr* nlh, void* data) {
+  auto& out = *static_cast<std::vector<RuleWatch::Change>*>(data);
   int type = nlh->nlmsg_type & 0xFF;
-  if (type != NFT_MSG_DELRULE && type != NFT_MSG_NEWRULE) return MNL_CB_OK;
-  if (auto r = parse_rule(nlh))
-    static_cast<std::vector<RuleWatch::Change>*>(data)->push_back(
-        {type == NFT_MSG_DELRULE, std::move(*r)});
+  if (type == NFT_MSG_DELRULE || type == NFT_MSG_NEWRULE) {
+    if (auto r = parse_rule(nlh))
+      out.push_back(
+          {type == NFT_MSG_DELRULE ? RuleWatch::Change::deleted : RuleWatch::Change::created,
+           std::move(*r)});
+  } else if (type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN) {
+    if (auto c = parse_chain(nlh)) {
+      NftRule r;
+      r.key = {c->family, c->table, c->name, 0};
+      out.push_back({RuleWatch::Change::chain, std::move(r)});
+    }
+  }
   return MNL_CB_OK;
 }
 

@@ -23,8 +23,8 @@ class RuleWatch {
   RuleWatch& operator=(const RuleWatch&) = delete;
 
   struct Change {
-    bool deleted = false;  // else created (a replacement: deleted, then created)
-    NftRule rule;
+    enum Kind { created, deleted, chain } kind;  // a replacement: deleted, then created
+    NftRule rule;  // a chain's change: only its family, table and chain
   };
   // Rules created and deleted since the last call, in order. `lost`: the kernel dropped
   // notifications for lack of buffer (then counters going down are the only sign of a

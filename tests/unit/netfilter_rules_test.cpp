@@ -82,7 +82,7 @@ CounterReading reading(std::map<RuleKey, uint64_t> counters, uint64_t version = 
   CounterReading r;
   r.counters = std::move(counters);
   r.complete = true;
-  r.ruleset_version = version;
+  r.nft_generation = static_cast<uint32_t>(version);
   r.events_missed = missed;
   return r;
 }
@@ -110,6 +110,29 @@ TEST(CounterWindow, NamesOnlyTheOneRuleThatRoseByExactlyTheUntracedDrops) {
   // A trace its rule's counter does not show.
   EXPECT_FALSE(
       untraced_rule(before, reading({{policy, 11}, {input, 4}, {raw, 0}}), {raw, std::nullopt}));
+}
+
+TEST(CounterWindow, AnnouncedRuleChangesKeepTheRisesExact) {
+  RuleKey input{"ip", "filter", "INPUT", 5}, added{"ip", "filter", "FORWARD", 9};
+  auto before = reading({{input, 4}});
+  // A rule added (as Felix adds them) and dropping in the window, announced with its counter.
+  auto after = reading({{input, 4}, {added, 3}}, 9);
+  after.changes.known = true;
+  after.changes.created[added] = 0;
+  EXPECT_EQ(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}), added);
+  // Replaced in place after it had dropped in the window: the old rule or the new one?
+  auto replaced = reading({{input, 2}}, 9);
+  replaced.changes = {true, false, {{input, 0}}, {{input, 5}}};
+  EXPECT_FALSE(untraced_rule(before, replaced, {std::nullopt, std::nullopt, std::nullopt}));
+  // Replaced before it dropped: the new rule's.
+  replaced.changes.deleted[input] = 4;
+  EXPECT_EQ(untraced_rule(before, replaced, {std::nullopt, std::nullopt}), input);
+  // Not every change known (notifications lost), or a chain changed (a policy): nothing.
+  after.changes.known = false;
+  EXPECT_FALSE(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}));
+  after.changes.known = true;
+  after.changes.others = true;
+  EXPECT_FALSE(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}));
 }
 
 TEST(CounterWindow, AnyChangeOrLossBetweenTheReadingsNamesNothing) {

@@ -126,12 +126,12 @@ TEST(RuleWatch, ARuleReplacedInPlaceComesWithWhatItDroppedAndWhatReplacedIt) {
     ASSERT_EQ(changes.size(), 2u);
     EXPECT_FALSE(lost);
     const auto& old = changes[0];
-    EXPECT_TRUE(old.deleted);
+    EXPECT_EQ(old.kind, RuleWatch::Change::deleted);
     EXPECT_EQ(old.rule.key.table, "t");
     EXPECT_EQ(old.rule.key.chain, "outp");
     EXPECT_EQ(old.rule.packets, 3u);
     EXPECT_TRUE(old.rule.drops && old.rule.counts_drops_only);
-    EXPECT_FALSE(changes[1].deleted);
+    EXPECT_EQ(changes[1].kind, RuleWatch::Change::created);
     EXPECT_EQ(changes[1].rule.key.handle, old.rule.key.handle);
     EXPECT_EQ(changes[1].rule.packets, 0u);
     EXPECT_TRUE((*watch)->changes(lost).empty());
