@@ -34,6 +34,20 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 </busconfig>
 """
 
+# Debian's /etc/firewalld/firewalld.conf as the package ships it (not the host's copy, which
+# an admin may have changed); zones and services come from the package's /usr/lib/firewalld.
+FIREWALLD_CONF = """DefaultZone=public
+CleanupOnExit=yes
+CleanupModulesOnExit=no
+Lockdown=no
+IPv6_rpfilter=yes
+IndividualCalls=no
+LogDenied=off
+FirewallBackend=nftables
+FlushAllOnReload=yes
+RFC3964_IPv4=yes
+"""
+
 
 class Firewalld:
     def __init__(self, ns: str, start_timeout: float = 30.0):
@@ -53,7 +67,9 @@ class Firewalld:
 
     def _start(self) -> None:
         etc, log = self.dir / "etc", self.dir / "log"
-        shutil.copytree("/etc/firewalld", etc)  # the package's own firewalld.conf (nftables backend)
+        for d in ("zones", "services", "policies", "icmptypes", "ipsets", "helpers"):
+            (etc / d).mkdir(parents=True)
+        (etc / "firewalld.conf").write_text(FIREWALLD_CONF)
         log.mkdir()
         sock = self.dir / "bus"
         (self.dir / "bus.conf").write_text(BUS_CONF.format(sock=sock))
