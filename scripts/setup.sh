@@ -13,6 +13,8 @@ packages=(
   clang-format clang-tidy clang-format-14 clang-tidy-14
   # the lab and its traffic
   iproute2 iptables nftables conntrack ethtool iputils-ping python3 python3-scapy procps util-linux
+  # test_firewalld: Debian's firewalld (nftables backend) in a lab node, on a private D-Bus
+  firewalld dbus
   # --pcap captures are read back with Wireshark's own dissectors
   tshark
   # agent tests: event schema, promtool (rules, exposition lint), manifests, image rootfs
@@ -28,6 +30,12 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
+  # The lab runs firewalld itself, inside a lab node's namespaces. Debian's package would
+  # enable and start it on a systemd host, i.e. firewall the host: masked first, it is never
+  # started (deb-systemd-helper leaves a mask the admin made).
+  if [[ " ${missing[*]} " == *" firewalld "* ]] && [ -d /run/systemd/system ]; then
+    systemctl mask firewalld.service
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
