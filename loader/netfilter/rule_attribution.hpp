@@ -75,7 +75,7 @@ class RuleAttribution {
   void emit_held(Netns& ns, const Emit& emit, size_t count, const std::optional<RuleKey>& rule);
   std::optional<RuleRecord> traced_rule(const DropRecord& r);
   void trace_flow(const DropRecord& r);
-  void finish(DropRecord& r, const Emit& emit);
+  static void finish(DropRecord& r, const Emit& emit);
 
   Hooks hooks_;
   uint32_t own_netns_;
