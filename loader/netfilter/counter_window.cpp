@@ -12,7 +12,7 @@ std::optional<std::map<RuleKey, int64_t>> rises(const CounterReading& before,
                                                 const CounterReading& after) {
   const RuleChanges& c = after.changes;
   bool changed = before.nft_generation != after.nft_generation;
-  if (changed && (!c.known || c.others)) return std::nullopt;
+  if (changed && !c.known) return std::nullopt;
   std::map<RuleKey, int64_t> out;
   for (const auto& [key, n] : before.counters) {
     auto gone = c.deleted.find(key);

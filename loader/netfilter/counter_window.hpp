@@ -20,8 +20,7 @@ namespace vxt::nf {
 // them (vxtrace's own namespace): a ruleset that changed between two readings still has exact
 // counter rises when every change is known.
 struct RuleChanges {
-  bool known = false;   // every change was announced and read (none lost)
-  bool others = false;  // chains changed too (a policy, a chain's counter): not exact
+  bool known = false;                   // every change was announced and read (none lost)
   std::map<RuleKey, uint64_t> created;  // with its counter when created
   std::map<RuleKey, uint64_t> deleted;  // with its counter's final value
 };

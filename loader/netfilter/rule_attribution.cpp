@@ -186,8 +186,10 @@ void RuleAttribution::apply_changes() {
     if (k.table.starts_with("vxtrace_")) continue;  // trace tables (ours, or another vxtrace's)
     bool counts = c.rule.drops && c.rule.counts_drops_only && c.rule.packets;
     RuleId id{k.family, k.table, k.handle};
-    if (c.kind == RuleWatch::Change::chain) {
-      own.changes.others = true;
+    if (c.kind == RuleWatch::Change::policy) {
+      // The policy may have changed: what it had counted until then, and counting anew.
+      if (c.rule.packets) own.changes.deleted[k] = *c.rule.packets;
+      if (counts) own.changes.created[k] = *c.rule.packets;
     } else if (c.kind == RuleWatch::Change::deleted) {
       own.retire(c.rule);
       if (counts) own.changes.deleted[k] = *c.rule.packets;
@@ -425,7 +427,7 @@ RuleTotals RuleAttribution::totals() {
       }
     }
     for (const auto& [key, t] : ns->tallies)
-      if (uint64_t n = ns->total(t)) totals.push_back({record_of(t.rule), n});
+      if (uint64_t n = ns->total(t)) totals.push_back({record_of(t.rule), n, inode});
   }
   std::stable_sort(totals.begin(), totals.end(),
                    [](const auto& a, const auto& b) { return a.drops > b.drops; });

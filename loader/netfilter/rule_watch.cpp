@@ -21,11 +21,12 @@ int on_message(const nlmsghdr* nlh, void* data) {
           {type == NFT_MSG_DELRULE ? RuleWatch::Change::deleted : RuleWatch::Change::created,
            std::move(*r)});
   } else if (type == NFT_MSG_DELCHAIN || type == NFT_MSG_NEWCHAIN) {
-    if (auto c = parse_chain(nlh)) {
-      NftRule r;
-      r.key = {c->family, c->table, c->name, 0};
-      out.push_back({RuleWatch::Change::chain, std::move(r)});
-    }
+    // A base chain's policy, as the pseudo-rule readings make of it (a regular chain has none).
+    if (auto c = parse_chain(nlh))
+      if (auto p = policy_rule(*c))
+        out.push_back(
+            {type == NFT_MSG_DELCHAIN ? RuleWatch::Change::deleted : RuleWatch::Change::policy,
+             std::move(*p)});
   }
   return MNL_CB_OK;
 }

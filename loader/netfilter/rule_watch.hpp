@@ -23,8 +23,10 @@ class RuleWatch {
   RuleWatch& operator=(const RuleWatch&) = delete;
 
   struct Change {
-    enum Kind { created, deleted, chain } kind;  // a replacement: deleted, then created
-    NftRule rule;  // a chain's change: only its family, table and chain
+    // A rule replaced: deleted, then created. A base chain created or changed: `policy`, its
+    // policy as a pseudo-rule (handle 0) with the chain's counter then; deleted: `deleted`.
+    enum Kind { created, deleted, policy } kind;
+    NftRule rule;
   };
   // Rules created and deleted since the last call, in order. `lost`: the kernel dropped
   // notifications for lack of buffer (then counters going down are the only sign of a

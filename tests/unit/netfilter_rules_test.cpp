@@ -122,17 +122,19 @@ TEST(CounterWindow, AnnouncedRuleChangesKeepTheRisesExact) {
   EXPECT_EQ(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}), added);
   // Replaced in place after it had dropped in the window: the old rule or the new one?
   auto replaced = reading({{input, 2}}, 9);
-  replaced.changes = {true, false, {{input, 0}}, {{input, 5}}};
+  replaced.changes = {true, {{input, 0}}, {{input, 5}}};
   EXPECT_FALSE(untraced_rule(before, replaced, {std::nullopt, std::nullopt, std::nullopt}));
   // Replaced before it dropped: the new rule's.
   replaced.changes.deleted[input] = 4;
   EXPECT_EQ(untraced_rule(before, replaced, {std::nullopt, std::nullopt}), input);
-  // Not every change known (notifications lost), or a chain changed (a policy): nothing.
+  // Not every change known (notifications lost): nothing.
   after.changes.known = false;
   EXPECT_FALSE(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}));
-  after.changes.known = true;
-  after.changes.others = true;
-  EXPECT_FALSE(untraced_rule(before, after, {std::nullopt, std::nullopt, std::nullopt}));
+  // A policy set to drop in the window (iptables -P), announced with the chain's counter then.
+  RuleKey policy{"ip", "filter", "FORWARD", 0};
+  auto dropping = reading({{input, 4}, {policy, 12}}, 9);
+  dropping.changes = {true, {{policy, 10}}, {{policy, 10}}};
+  EXPECT_EQ(untraced_rule(before, dropping, {std::nullopt, std::nullopt}), policy);
 }
 
 TEST(CounterWindow, AnyChangeOrLossBetweenTheReadingsNamesNothing) {
