@@ -27,6 +27,7 @@ struct RuleRecord {
 struct RuleTotal {
   RuleRecord rule;
   uint64_t drops = 0;  // its counter's rise since vxtrace started watching the namespace
+  uint32_t netns = 0;  // the network namespace (inode) the rule is in
 };
 
 }  // namespace vxt

@@ -145,6 +145,7 @@ json to_json(const Summary& s) {
   for (const auto& t : s.netfilter_rules) {
     auto r = to_json(t.rule);
     r["drops"] = t.drops;
+    r["netns"] = t.netns;
     rules.push_back(std::move(r));
   }
   json peers = json::array();

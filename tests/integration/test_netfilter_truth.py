@@ -160,7 +160,7 @@ class TruthCase(unittest.TestCase):
         return found
 
     def total(self, summary: dict, expect: Callable[[dict], bool]) -> int:
-        found = [r for r in summary["netfilter_rules"] if expect(r)]
+        found = [r for r in summary["netfilter_rules"] if expect(r) and r["netns"] == netns_inode(self.b.ns)]
         self.assertEqual(len(found), 1, json.dumps(summary["netfilter_rules"]))
         return found[0]["drops"]
 

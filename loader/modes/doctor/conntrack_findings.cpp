@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "modes/doctor/findings.hpp"
 #include "netfilter/calico_names.hpp"
 
@@ -97,8 +99,12 @@ std::vector<Finding> conntrack_findings(const ConntrackInput& now, const LiveEvi
   if (drop + early) out.push_back(full_drops(drop, early, now, live.seconds));
   if (uint64_t failed = stat_delta(a, b, "insert_failed"))
     out.push_back(insert_race(failed, live.seconds));
-  if (live.conntrack_drops)
-    out.push_back(invalid_dropped(live.conntrack_drops, stat_delta(a, b, "invalid"), live));
+  // The INVALID rules' own counters are exact; events name a rule only when certain.
+  uint64_t by_rule = 0;
+  for (const auto& t : live.summary.netfilter_rules)
+    if (t.rule.ct_invalid && t.netns == live.own_netns) by_rule += t.drops;
+  if (uint64_t drops = std::max(live.conntrack_drops, by_rule))
+    out.push_back(invalid_dropped(drops, stat_delta(a, b, "invalid"), live));
   return out;
 }
 

@@ -27,6 +27,7 @@ struct LiveEvidence {
   bool observed = false;  // false with --duration 0
   double seconds = 0;
   Summary summary;
+  uint32_t own_netns = 0;  // the namespace doctor runs in: its rules' totals are this node's
   std::map<std::string, uint64_t> rp_filter_by_dev;                // drops in this netns, by ifname
   std::map<std::string, std::set<std::string>> rp_filter_sources;  // sample inner sources
   std::map<uint32_t, PeerChecksum> checksum_by_peer;  // from events, by peer (network order)
@@ -51,7 +52,7 @@ std::string rule_id(const RuleRecord& r);
 // when the drop was joined to a VXLAN tunnel (a pod's stack dropping a decapsulated packet).
 class LiveCollector {
  public:
-  explicit LiveCollector(uint32_t own_netns) : own_netns_(own_netns) {}
+  explicit LiveCollector(uint32_t own_netns) : own_netns_(own_netns) { ev_.own_netns = own_netns; }
   void add(const DropRecord& d);
   LiveEvidence& evidence() { return ev_; }
 
