@@ -72,12 +72,16 @@ void write_rules(Exposition& e, const MetricsInput& in) {
   for (const auto& t : in.netfilter_rules) {
     if (n++ == in.max_rules) break;
     const auto& r = t.rule;
+    // netns and backend keep two namespaces' (or engines') FORWARD policies apart: one series
+    // each, never a duplicate a scrape would reject.
     e.sample({{"family", r.family},
               {"table", r.table},
               {"chain", r.chain},
               {"handle", std::to_string(r.handle)},
               {"comment", r.comment.value_or("")},
-              {"conntrack_invalid", r.ct_invalid ? "true" : "false"}},
+              {"conntrack_invalid", r.ct_invalid ? "true" : "false"},
+              {"backend", std::string(name(r.backend))},
+              {"netns", std::to_string(t.netns)}},
              t.drops);
   }
 }

@@ -8,6 +8,7 @@ import unittest
 
 from agent_run import POD_NET, UNDERLAY, Agent, http_get, metric
 import vxlab
+from vxtrace_run import netns_inode
 
 
 def setUpModule():
@@ -72,14 +73,19 @@ class Metrics(unittest.TestCase):
         with Agent(self.b.ns, "-i", "eth0") as ag:
             res = LAB.run_scenario("nf_drop", count=50)
             self.assertTrue(res["ok"], res["checks"])
+            # Node b's own rules: another lab on this machine has its own namespace.
+            netns = str(netns_inode(self.b.ns))
             labels = dict(family="ip", table="filter", chain="FORWARD", comment="vxlab-nf-drop",
-                          conntrack_invalid="false")
+                          conntrack_invalid="false", backend="nftables", netns=netns)
+
+            def ours(m):
+                return {k: v for k, v in m.items()
+                        if k[0] == "vxtrace_netfilter_rule_drops_total" and ("netns", netns) in k[1]}
             # The loop reads the rulesets every 5 s.
-            final = ag.wait_for(lambda: (m := ag.metrics()) and sum(
-                v for k, v in m.items() if k[0] == "vxtrace_netfilter_rule_drops_total") == 50 and m, 8)
+            final = ag.wait_for(lambda: (m := ag.metrics()) and sum(ours(m).values()) == 50 and m, 8)
             code, _ = ag.stop()
         self.assertEqual(code, 0, ag.stderr)
-        series = {k: v for k, v in final.items() if k[0] == "vxtrace_netfilter_rule_drops_total"}
+        series = ours(final)
         self.assertEqual(len(series), 1, series)
         key, value = next(iter(series.items()))
         self.assertEqual(value, 50)
