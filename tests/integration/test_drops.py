@@ -115,8 +115,26 @@ class DropScenarios(unittest.TestCase):
         self.check_joined("rp_filter", "rp_filter", "IP_RPFILTER", ifname="vxlan.calico")
 
     def test_conntrack_invalid_dropped_by_rule_is_conntrack(self):
-        ours = self.check_joined("ct_invalid", "conntrack", "NETFILTER_DROP", ct_state="none")
-        self.assertEqual({d["flow"]["tcp_flags"] for d in ours}, {"FS"})
+        """Conntrack's by its rule where vxtrace is certain of the rule; a drop of the burst whose
+        rule stays unknown (before the flow is traced, in a counter window a reading landed in)
+        stays netfilter with rule null, never another rule. The rule's own total is exact."""
+        res, drops, summary = self.trace("ct_invalid")
+        exp = res["expect"]
+        named, unnamed = self.matching(drops, exp, "conntrack"), self.matching(drops, exp, "netfilter")
+        self.assertEqual(len(named) + len(unnamed), exp["count"])
+        for d in named + unnamed:
+            self.assertEqual((d["reason"], d["ct_state"], d["flow"]["tcp_flags"]), ("NETFILTER_DROP", "none", "FS"))
+            self.assertEqual(d["netns"], netns_inode(LAB.receiver.ns))
+            self.assert_tunnel(d, "joined")
+        for d in named:
+            self.assertEqual((d["rule"]["comment"], d["rule"]["conntrack_invalid"]), ("vxlab-ct-invalid", True))
+        self.assertTrue(all(d["rule"] is None for d in unnamed), unnamed)
+        by_cause = peer(summary, LAB.node("a").underlay_ip)["by_cause"]
+        self.assertEqual((by_cause.get("conntrack", 0), by_cause.get("netfilter", 0)), (len(named), len(unnamed)))
+        total = [r for r in summary["netfilter_rules"]
+                 if r["comment"] == "vxlab-ct-invalid" and r["netns"] == netns_inode(LAB.receiver.ns)]
+        self.assertEqual([r["drops"] for r in total], [exp["count"]])
+        self.assertEqual(summary["drops"].get("conntrack"), exp["count"], "the rule's counter is exact")
 
     def test_plain_netfilter_rule_drop_is_netfilter(self):
         self.check_joined("nf_drop", "netfilter", "NETFILTER_DROP", ct_state="new")
