@@ -28,6 +28,8 @@ struct NftRule {
   // Its counter follows every match, so each packet it counts was dropped by this rule: only
   // such counters can prove which rule dropped a packet.
   bool counts_drops_only = false;
+  // A drop rule whose counter proves what it dropped: the only counters naming relies on.
+  bool counts_its_drops() const { return drops && counts_drops_only && packets.has_value(); }
   bool policy = false;  // a base chain's policy, not a rule: `packets` its counter
   std::optional<std::string> log_prefix;  // nft `log prefix`, or iptables' NFLOG/LOG prefix
   bool ct_invalid = false;                // matches conntrack state INVALID

@@ -117,7 +117,7 @@ struct RuleAttribution::Netns {
 
   // A rule deleted (or replaced in place), with its counter's final value.
   void retire(const NftRule& r) {
-    if (!r.drops || !r.counts_drops_only || !r.packets) return;
+    if (!r.counts_its_drops()) return;
     auto [it, fresh] = tallies.try_emplace(total_key(r));
     auto& t = it->second;
     if (fresh) t.rule = r;  // added and deleted between two readings
@@ -183,8 +183,8 @@ void RuleAttribution::apply_changes() {
   auto& own = *netns_.at(own_netns_);
   for (auto& c : watch_->changes(lost)) {
     const RuleKey& k = c.rule.key;
-    if (k.table.starts_with("vxtrace_")) continue;  // trace tables (ours, or another vxtrace's)
-    bool counts = c.rule.drops && c.rule.counts_drops_only && c.rule.packets;
+    if (is_trace_table(k.table)) continue;  // ours, or another vxtrace's: they never drop
+    bool counts = c.rule.counts_its_drops();
     RuleId id{k.family, k.table, k.handle};
     if (c.kind == RuleWatch::Change::policy) {
       // The policy may have changed: what it had counted until then, and counting anew.
@@ -270,7 +270,7 @@ std::optional<RuleRecord> RuleAttribution::traced_rule(const DropRecord& r) {
   if (match == traces_.end()) return std::nullopt;
   DropTrace t = std::move(match->second);
   traces_.erase(match);
-  if (table_ && t.table == table_->name()) return std::nullopt;
+  if (is_trace_table(t.table)) return std::nullopt;
   RuleKey k{t.family, t.table, t.chain, t.handle, RuleBackend::nftables};
   if (t.handle == 0) {  // a base chain's policy
     NftRule p;

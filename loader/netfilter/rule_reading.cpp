@@ -30,7 +30,7 @@ Result<RuleReading> read_here() {
   out.counters.legacy_shape = legacy_shape;
   for (auto* rules : {&ruleset->rules, &*legacy})
     for (auto& r : *rules) {
-      if (r.drops && r.counts_drops_only && r.packets) out.counters.counters[r.key] = *r.packets;
+      if (r.counts_its_drops()) out.counters.counters[r.key] = *r.packets;
       out.rules.emplace(r.key, std::move(r));
     }
   out.counters.end_ns = monotonic_ns();

@@ -24,7 +24,6 @@
 namespace vxt::nf {
 namespace {
 
-constexpr std::string_view kPrefix = "vxtrace_";
 constexpr const char* kSet = "flows";
 constexpr uint32_t kSetId = 1;
 constexpr int kPriority = -1000;  // before raw (-300) and conntrack: every packet of the flow
@@ -240,7 +239,7 @@ TraceTable::~TraceTable() {
 Result<std::unique_ptr<TraceTable>> TraceTable::create() {
   mnl_socket* nl = open_socket();
   if (!nl) return errno_error("nfnetlink socket", errno);
-  std::string name = std::string(kPrefix) + std::to_string(getpid());
+  std::string name = std::string(kTraceTablePrefix) + std::to_string(getpid());
   uint32_t seq = 1;
   bool owned = true;
   auto r = build(nl, seq, name, owned);
@@ -324,9 +323,9 @@ int remove_stale_trace_tables() {
   }
   int removed = 0;
   for (const auto& t : tables) {
-    if (!t.starts_with(kPrefix)) continue;
+    if (!is_trace_table(t)) continue;
     int pid = 0;
-    auto digits = std::string_view(t).substr(kPrefix.size());
+    auto digits = std::string_view(t).substr(kTraceTablePrefix.size());
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
     if (ec != std::errc{} || end != digits.data() + digits.size() || pid <= 0) continue;
     if (std::filesystem::exists("/proc/" + std::to_string(pid))) continue;

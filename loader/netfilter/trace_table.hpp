@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "sys/result.hpp"
@@ -65,6 +66,10 @@ class TraceTable {
   uint64_t rate_limited_ = 0;
   uint64_t commits_ = 1;  // its creation
 };
+
+inline constexpr std::string_view kTraceTablePrefix = "vxtrace_";
+// A table of vxtrace's (this one's or another's): it never drops, its changes change no verdict.
+inline bool is_trace_table(std::string_view table) { return table.starts_with(kTraceTablePrefix); }
 
 // Tables named vxtrace_<pid> whose process is gone (a crash on a kernel without owned
 // tables): removed. Returns how many.
