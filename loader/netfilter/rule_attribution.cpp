@@ -45,6 +45,14 @@ RuleKey total_key(const NftRule& r) {
   return k;
 }
 
+// Two runs of changes, one after the other, as one: what a rule had counted when first deleted
+// (the earlier), what it counted from when last created (the later).
+RuleChanges merge(RuleChanges earlier, RuleChanges later) {
+  earlier.deleted.merge(later.deleted);  // keeps the earlier value of a key in both
+  for (const auto& [key, n] : later.created) earlier.created[key] = n;
+  return earlier;
+}
+
 PacketKey packet_key(const FlowRecord& f) {
   PacketKey k{f.src, f.dst, f.proto, f.ip_id, 0, 0};
   if (f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP) {
@@ -380,8 +388,10 @@ void RuleAttribution::decide(Netns& ns, const Emit& emit, bool force) {
       ambiguous = true;
     }
   }
-  // A burst of drops lands in a reading: it cannot end a window, the next reading may.
+  // A burst of drops lands in a reading: it cannot end a window, the next reading may. The
+  // rule changes this reading took belong to that next window, before the ones since.
   if (ambiguous && !force && b.end_ns - oldest < kMaxHoldNs) {
+    ns.changes = merge(std::move(ns.next->counters.changes), std::move(ns.changes));
     ns.next.reset();
     return;
   }
